@@ -1,0 +1,15 @@
+"""Console and instance helpers shared by the CLI modules."""
+
+from __future__ import annotations
+
+from rich.console import Console
+
+console = Console(width=max(100, Console().width))
+err_console = Console(stderr=True)
+
+
+def dagster_instance():
+    """The Dagster instance of $DAGSTER_HOME (the one `make run` starts the UI on)."""
+    import dagster as dg
+
+    return dg.DagsterInstance.get()

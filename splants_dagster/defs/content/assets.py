@@ -1,0 +1,213 @@
+"""The content suite per campaign: the pillar blog post and every derived piece, best candidate kept."""
+
+import json
+from collections import Counter
+
+import dagster as dg
+
+from splants_dagster.content import Piece, SuiteContext, generate_suite
+from splants_dagster.defs.campaigns.common import set_status, stored_brief
+from splants_dagster.defs.partitions import CAMPAIGN_SCOPE, campaign_partitions
+from splants_dagster.defs.resources import LLMResource, ProjectResource, WarehouseResource
+from splants_dagster.platforms import META_DESCRIPTION_RANGE, SEO_TITLE_MAX
+from splants_dagster.report import md_table, preview
+from splants_dagster.research import Research
+from splants_dagster.text import contains_phrase
+from splants_dagster.warehouse.store import replace_rows
+
+CHECKS = [
+    dg.AssetCheckSpec(
+        "within_platform_limits",
+        asset="content_suite",
+        blocking=True,
+        description="Every piece fits its platform: character limit and hashtag count.",
+    ),
+    dg.AssetCheckSpec(
+        "pillar_seo_fields",
+        asset="content_suite",
+        description="Pillar SEO title ≤ 60 characters and meta description 120-160 characters.",
+    ),
+    dg.AssetCheckSpec(
+        "keywords_present",
+        asset="content_suite",
+        description="Every piece mentions at least one campaign keyword; the pillar mentions the primary one.",
+    ),
+]
+
+
+def _limit_problems(pieces: list[Piece]) -> list[dict]:
+    problems = []
+    for p in pieces:
+        limit = p.spec.char_limit
+        if limit is not None and len(p.chosen.rendered) > limit:
+            problems.append({"piece": p.piece_id, "problem": f"{len(p.chosen.rendered)} chars > {limit}"})
+        if len(p.draft.hashtags) > p.spec.hashtags.max_count:
+            problems.append(
+                {
+                    "piece": p.piece_id,
+                    "problem": f"{len(p.draft.hashtags)} hashtags > {p.spec.hashtags.max_count}",
+                }
+            )
+    return problems
+
+
+def _keyword_problems(pieces: list[Piece], keywords: list[str]) -> list[dict]:
+    problems = []
+    for p in pieces:
+        text = f"{p.draft.title}\n{p.chosen.rendered}"
+        if p.spec.is_pillar and keywords and not contains_phrase(text, keywords[0]):
+            problems.append({"piece": p.piece_id, "problem": f"primary keyword {keywords[0]!r} missing"})
+        elif not any(contains_phrase(text, k) for k in keywords[:8]):
+            problems.append({"piece": p.piece_id, "problem": "no campaign keyword in the text"})
+    return problems
+
+
+@dg.asset(
+    group_name="content",
+    kinds={"python", "duckdb"},
+    partitions_def=campaign_partitions,
+    deps=["research_brief"],
+    pool="duckdb_write",
+    tags=CAMPAIGN_SCOPE,
+    check_specs=CHECKS,
+)
+def content_suite(
+    context: dg.AssetExecutionContext,
+    project: ProjectResource,
+    warehouse: WarehouseResource,
+    llm: LLMResource,
+) -> dg.MaterializeResult:
+    """A pillar blog post (SEO title, meta description, H2 sections) and a piece for every compatible
+    platform × content type of the brief, each chosen from several candidates by weighted score."""
+    campaign_id = context.partition_key
+    store = warehouse.store()
+    brief = stored_brief(store, campaign_id)
+    brand = project.brand()
+    found = store.query("SELECT research_json FROM research_briefs WHERE campaign_id = ?", [campaign_id])
+    if not found:
+        raise dg.Failure(f"campaign {campaign_id!r} has no research: materialize research_brief first")
+    research = Research.from_json(found[0]["research_json"])
+    sources = {
+        r["ref"]: r["text"]
+        for r in store.query(
+            "SELECT ref, text FROM research_sources WHERE campaign_id = ? AND ok", [campaign_id]
+        )
+    }
+    ctx = SuiteContext(brief=brief, brand=brand, research=research, source_texts=sources)
+    with llm.client(warehouse, campaign_id, "content_suite", context.run_id) as client:
+        result = client.run(generate_suite(ctx, client))
+        totals = client.totals()
+    if result.failures:
+        listing = "; ".join(f"{k}: {v}" for k, v in result.failures.items())
+        raise dg.Failure(
+            description=f"{len(result.failures)} piece(s) could not be generated, nothing was written: {listing}",
+            metadata={"failed_pieces": dg.MetadataValue.json(result.failures)},
+        )
+    pieces = result.pieces
+    rows = [p.row(campaign_id) for p in pieces]
+    candidate_rows = [
+        {
+            "piece_id": p.piece_id,
+            "campaign_id": campaign_id,
+            "strategy": c.strategy,
+            "provider": c.provider,
+            "model": c.model,
+            "chosen": c is p.chosen,
+            "total_score": c.total,
+            "quality_score": c.scores.get("quality"),
+            "seo_score": c.scores.get("seo"),
+            "readability_score": c.scores.get("readability"),
+            "uniqueness_score": c.scores.get("uniqueness"),
+            "predicted_score": c.scores.get("predicted_performance"),
+            "score_components": ",".join(c.components),
+            "title": c.draft.title,
+            "body": c.draft.body,
+            "details": json.dumps(c.details),
+            "created_at": p.created_at,
+        }
+        for p in pieces
+        for c in p.candidates
+    ]
+    with store.write() as conn:
+        replace_rows(conn, "content_pieces", "campaign_id = ? AND variant_of IS NULL", [campaign_id], rows)
+        replace_rows(conn, "content_candidates", "campaign_id = ?", [campaign_id], candidate_rows)
+        set_status(conn, campaign_id, "content_ready")
+
+    pillar = pieces[0]
+    keywords = ctx.keywords
+    limit_problems = _limit_problems(pieces)
+    keyword_problems = _keyword_problems(pieces, keywords)
+    seo_title_len = len(pillar.draft.seo_title or pillar.draft.title)
+    meta_len = len(pillar.draft.meta_description or "")
+    low, high = META_DESCRIPTION_RANGE
+    per_platform = Counter(p.spec.platform for p in pieces)
+    components = sorted({c for p in pieces for c in p.chosen.components})
+    context.log.info(
+        f"{len(pieces)} pieces for {campaign_id}: "
+        + ", ".join(f"{k}={v}" for k, v in sorted(per_platform.items()))
+        + f"; {totals['calls']} LLM calls, ${totals['cost_usd']:.4f}"
+    )
+    totals_scores = [p.chosen.total for p in pieces]
+    return dg.MaterializeResult(
+        metadata={
+            "pieces": dg.MetadataValue.int(len(pieces)),
+            "per_platform": dg.MetadataValue.json(dict(per_platform)),
+            "avg_total_score": dg.MetadataValue.float(round(sum(totals_scores) / len(totals_scores), 4)),
+            "min_total_score": dg.MetadataValue.float(min(totals_scores)),
+            "score_components_used": ", ".join(components),
+            "score_components_missing": ", ".join(
+                sorted(
+                    {"quality", "seo", "readability", "uniqueness", "predicted_performance"} - set(components)
+                )
+            )
+            or "none",
+            "llm": llm.label(),
+            "llm_calls": dg.MetadataValue.int(int(totals["calls"])),
+            "prompt_tokens": dg.MetadataValue.int(int(totals["prompt_tokens"])),
+            "completion_tokens": dg.MetadataValue.int(int(totals["completion_tokens"])),
+            "cost_usd": dg.MetadataValue.float(float(totals["cost_usd"])),
+            "pieces_table": dg.MetadataValue.md(
+                md_table(
+                    rows,
+                    [
+                        "piece_id",
+                        "candidate_strategy",
+                        "word_count",
+                        "char_count",
+                        "quality_score",
+                        "seo_score",
+                        "readability_score",
+                        "uniqueness_score",
+                        "total_score",
+                    ],
+                )
+            ),
+            "pillar_preview": dg.MetadataValue.md(
+                f"# {pillar.draft.title}\n\n_{pillar.draft.meta_description}_\n\n{preview(pillar.draft.body)}"
+            ),
+            "warehouse": dg.MetadataValue.path(str(store.paths.warehouse_db)),
+            "analytics_db": dg.MetadataValue.path(str(store.paths.analytics_db)),
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="within_platform_limits",
+                passed=not limit_problems,
+                metadata={"problems": dg.MetadataValue.md(md_table(limit_problems, ["piece", "problem"]))},
+            ),
+            dg.AssetCheckResult(
+                check_name="pillar_seo_fields",
+                passed=seo_title_len <= SEO_TITLE_MAX and low <= meta_len <= high,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={
+                    "seo_title_chars": dg.MetadataValue.int(seo_title_len),
+                    "meta_description_chars": dg.MetadataValue.int(meta_len),
+                },
+            ),
+            dg.AssetCheckResult(
+                check_name="keywords_present",
+                passed=not keyword_problems,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={"problems": dg.MetadataValue.md(md_table(keyword_problems, ["piece", "problem"]))},
+            ),
+        ],
+    )

@@ -1,0 +1,141 @@
+"""Research outputs per campaign: ranked keywords, competitor analysis, audience insights, content gaps."""
+
+import datetime as dt
+from dataclasses import asdict
+
+import dagster as dg
+
+from splants_dagster.defs.campaigns.common import set_status, stored_brief
+from splants_dagster.defs.partitions import CAMPAIGN_SCOPE, campaign_partitions
+from splants_dagster.defs.resources import (
+    LLMResource,
+    ProjectResource,
+    ResearchWebResource,
+    WarehouseResource,
+)
+from splants_dagster.report import md_table
+from splants_dagster.research import load_sources, research_campaign
+from splants_dagster.warehouse.store import replace_rows
+
+
+@dg.asset(
+    group_name="research",
+    kinds={"python", "duckdb"},
+    partitions_def=campaign_partitions,
+    deps=["campaign_brief"],
+    pool="duckdb_write",
+    tags=CAMPAIGN_SCOPE,
+)
+def research_brief(
+    context: dg.AssetExecutionContext,
+    project: ProjectResource,
+    warehouse: WarehouseResource,
+    research_web: ResearchWebResource,
+    llm: LLMResource,
+) -> dg.MaterializeResult:
+    """Keywords ranked from the brief, the sources and the model; each source's title, headings, length and
+    top terms; audience insights; and content gaps in both directions. Without sources it says so."""
+    campaign_id = context.partition_key
+    store = warehouse.store()
+    brief = stored_brief(store, campaign_id)
+    brand = project.brand()
+    with research_web.client() as http:
+        docs = load_sources(brief.sources, project.paths.resolve_input, http)
+    for doc in docs:
+        if doc.ok:
+            context.log.info(f"source {doc.ref}: {doc.title!r}, {doc.word_count} words")
+        else:
+            context.log.warning(f"source {doc.ref} skipped: {doc.error}")
+    with llm.client(warehouse, campaign_id, "research_brief", context.run_id) as client:
+        research = client.run(research_campaign(brief, brand, docs, client))
+        totals = client.totals()
+    now = dt.datetime.now(dt.UTC)
+    where, key = "campaign_id = ?", [campaign_id]
+    with store.write() as conn:
+        replace_rows(
+            conn,
+            "research_keywords",
+            where,
+            key,
+            [
+                {
+                    "campaign_id": campaign_id,
+                    "keyword": k.keyword,
+                    "score": k.score,
+                    "source": k.source,
+                    "rank": i + 1,
+                }
+                for i, k in enumerate(research.keywords)
+            ],
+        )
+        replace_rows(
+            conn,
+            "research_sources",
+            where,
+            key,
+            [
+                {
+                    "campaign_id": campaign_id,
+                    "ref": d.ref,
+                    "kind": d.kind,
+                    "ok": d.ok,
+                    "title": d.title,
+                    "headings": d.headings,
+                    "word_count": d.word_count,
+                    "top_terms": d.top_terms,
+                    "error": d.error,
+                    "text": d.text,
+                }
+                for d in docs
+            ],
+        )
+        replace_rows(
+            conn,
+            "research_gaps",
+            where,
+            key,
+            [{"campaign_id": campaign_id, **asdict(g)} for g in research.gaps],
+        )
+        replace_rows(
+            conn,
+            "research_briefs",
+            where,
+            key,
+            [
+                {
+                    "campaign_id": campaign_id,
+                    "research_json": research.to_json(),
+                    "llm_used": research.llm_used,
+                    "sources_total": len(docs),
+                    "sources_ok": sum(d.ok for d in docs),
+                    "notes": research.notes,
+                    "created_at": now,
+                }
+            ],
+        )
+        set_status(conn, campaign_id, "researched")
+    ok = [d for d in docs if d.ok]
+    return dg.MaterializeResult(
+        metadata={
+            "keywords": dg.MetadataValue.int(len(research.keywords)),
+            "top_keywords": dg.MetadataValue.md(
+                md_table([asdict(k) for k in research.keywords[:15]], ["keyword", "score", "source"])
+            ),
+            "sources_total": dg.MetadataValue.int(len(docs)),
+            "sources_ok": dg.MetadataValue.int(len(ok)),
+            "competitors": dg.MetadataValue.md(
+                md_table([d.analysis() for d in docs], ["ref", "title", "word_count", "top_terms", "error"])
+                if docs
+                else "_No sources in the brief: no competitor analysis._"
+            ),
+            "content_gaps": dg.MetadataValue.int(len(research.gaps)),
+            "gaps": dg.MetadataValue.md(
+                md_table([asdict(g) for g in research.gaps], ["direction", "kind", "item"])
+            ),
+            "audience": dg.MetadataValue.json(research.audience),
+            "llm": llm.label(),
+            "llm_calls": dg.MetadataValue.int(int(totals["calls"])),
+            "cost_usd": dg.MetadataValue.float(float(totals["cost_usd"])),
+            "notes": "\n".join(research.notes) or "none",
+        },
+    )

@@ -1,0 +1,1 @@
+"""LLM providers, the call journal and the client assets use."""

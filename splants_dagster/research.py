@@ -1,0 +1,395 @@
+"""Research: competitor sources (fetched or read), keyword ranking, audience insights and content gaps.
+
+HTML becomes text with trafilatura (boilerplate removal); titles and headings come from the parsed DOM.
+With no sources the research says so instead of inventing competitors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import lxml.html
+import trafilatura
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+
+from splants_dagster.briefs import BrandProfile, CampaignBrief
+from splants_dagster.llm.base import LLMError
+from splants_dagster.prompts import audience_request, keywords_request
+from splants_dagster.text import STOP_WORDS, contains_phrase, sentences, word_count
+
+USER_AGENT = "splants-dagster/0.1 (+https://github.com/splants/splants-dagster; research fetcher)"
+MAX_SOURCE_BYTES = 3_000_000
+QUESTION_START = re.compile(r"^(how|what|why|when|where|which|who|can|should|is|are|do|does)\b", re.I)
+
+
+@dataclass
+class SourceDoc:
+    ref: str
+    kind: str  # url | file
+    ok: bool
+    title: str = ""
+    headings: list[str] = field(default_factory=list)
+    text: str = ""
+    error: str | None = None
+    top_terms: list[str] = field(default_factory=list)
+
+    @property
+    def word_count(self) -> int:
+        return word_count(self.text)
+
+    def analysis(self) -> dict[str, Any]:
+        return {
+            "ref": self.ref,
+            "kind": self.kind,
+            "ok": self.ok,
+            "title": self.title,
+            "headings": self.headings,
+            "word_count": self.word_count,
+            "top_terms": self.top_terms,
+            "error": self.error,
+        }
+
+
+def extract_html(html: str | bytes) -> tuple[str, list[str], str]:
+    """(title, headings h1-h3, main text) of an HTML page."""
+    raw = html.decode("utf-8", errors="replace") if isinstance(html, bytes) else html
+    title, headings = "", []
+    try:
+        tree = lxml.html.fromstring(raw)
+        title = (tree.findtext(".//title") or "").strip()
+        for el in tree.xpath("//h1|//h2|//h3"):
+            text = " ".join(el.text_content().split())
+            if text:
+                headings.append(text)
+        if not title and headings:
+            title = headings[0]
+    except (lxml.etree.ParserError, ValueError):
+        pass
+    text = trafilatura.extract(raw, include_comments=False, include_tables=False, favor_recall=True) or ""
+    return title, headings, text
+
+
+def _from_markdown(raw: str) -> tuple[str, list[str], str]:
+    headings = [line.lstrip("#").strip() for line in raw.splitlines() if line.startswith("#")]
+    title = headings[0] if headings else raw.strip().splitlines()[0][:120] if raw.strip() else ""
+    return title, headings, raw
+
+
+def load_file_source(ref: str, path: Path) -> SourceDoc:
+    if not path.is_file():
+        return SourceDoc(ref, "file", False, error=f"file not found: {path}")
+    raw = path.read_bytes()[:MAX_SOURCE_BYTES]
+    if path.suffix.lower() in (".html", ".htm"):
+        title, headings, text = extract_html(raw)
+    else:
+        title, headings, text = _from_markdown(raw.decode("utf-8", errors="replace"))
+    if not text.strip():
+        return SourceDoc(ref, "file", False, title, headings, error="no readable text in the file")
+    return SourceDoc(ref, "file", True, title, headings, text)
+
+
+def fetch_url_source(ref: str, client: httpx.Client) -> SourceDoc:
+    try:
+        response = client.get(ref)
+    except httpx.HTTPError as exc:
+        return SourceDoc(ref, "url", False, error=f"{type(exc).__name__}: {exc}")
+    if response.status_code >= 400:
+        return SourceDoc(ref, "url", False, error=f"HTTP {response.status_code}")
+    ctype = response.headers.get("content-type", "")
+    body = response.content[:MAX_SOURCE_BYTES]
+    if "html" in ctype or body.lstrip()[:1] == b"<":
+        title, headings, text = extract_html(body)
+    else:
+        title, headings, text = _from_markdown(body.decode(response.encoding or "utf-8", errors="replace"))
+    if not text.strip():
+        return SourceDoc(ref, "url", False, title, headings, error="no readable text on the page")
+    return SourceDoc(ref, "url", True, title, headings, text)
+
+
+def load_sources(refs: list[str], resolve_file, client: httpx.Client) -> list[SourceDoc]:
+    """Each source of a brief: URLs fetched with ``client``, anything else read as a file."""
+    docs = []
+    for ref in refs:
+        if ref.lower().startswith(("http://", "https://")):
+            docs.append(fetch_url_source(ref, client))
+        else:
+            docs.append(load_file_source(ref, resolve_file(ref)))
+    return docs
+
+
+def http_client(timeout_s: float = 15.0) -> httpx.Client:
+    return httpx.Client(
+        timeout=timeout_s, follow_redirects=True, headers={"User-Agent": USER_AGENT}, max_redirects=5
+    )
+
+
+STOP = STOP_WORDS | ENGLISH_STOP_WORDS
+CLAUSE = re.compile(r"[.,;:!?()\[\]\"“”]|\s[-–—]\s")
+TOKEN = re.compile(r"[a-z][a-z\-]{2,}")
+
+
+def phrase_terms(text: str) -> list[str]:
+    """Words and two-word phrases that are adjacent in the text itself (never across a stop word or a
+    punctuation mark), so "box of ten" does not become the phrase "box ten"."""
+    terms: list[str] = []
+    for clause in CLAUSE.split(text.lower()):
+        tokens = clause.split()
+        for i, tok in enumerate(tokens):
+            word = tok.strip("'’")
+            if not TOKEN.fullmatch(word) or word in STOP:
+                continue
+            terms.append(word)
+            if i + 1 < len(tokens):
+                nxt = tokens[i + 1].strip("'’")
+                if TOKEN.fullmatch(nxt) and nxt not in STOP:
+                    terms.append(f"{word} {nxt}")
+    return terms
+
+
+def add_top_terms(docs: list[SourceDoc], brief_text: str, n: int = 12) -> None:
+    """TF-IDF top terms per source, weighed against the other sources and the brief.
+
+    Two-word phrases are preferred (weight × 1.5): "compostable capsules" says more than "capsules". A single
+    word must appear at least twice in the source and have 5+ letters to count at all.
+    """
+    good = [d for d in docs if d.ok]
+    if not good:
+        return
+    corpus = [d.text for d in good] + [brief_text]
+    vectorizer = TfidfVectorizer(analyzer=phrase_terms, min_df=1, sublinear_tf=True)
+    matrix = vectorizer.fit_transform(corpus)
+    vocab = vectorizer.get_feature_names_out()
+    for i, doc in enumerate(good):
+        row = matrix.getrow(i).toarray().ravel()
+        lowered = doc.text.lower()
+        weighted = []
+        for j in row.nonzero()[0]:
+            term = vocab[j]
+            if " " in term:
+                weighted.append((row[j] * 1.5, term))
+            elif len(term) >= 5 and len(re.findall(rf"\b{re.escape(term)}\b", lowered)) >= 2:
+                weighted.append((row[j], term))
+        weighted.sort(key=lambda x: (-x[0], x[1]))
+        terms: list[str] = []
+        for _, term in weighted:
+            if len(terms) >= n:
+                break
+            if any(term in t or t in term for t in terms):
+                continue
+            terms.append(term)
+        doc.top_terms = terms
+
+
+def source_questions(docs: list[SourceDoc], limit: int = 10) -> list[str]:
+    found: list[str] = []
+    for doc in docs:
+        if not doc.ok:
+            continue
+        for candidate in doc.headings + sentences(doc.text):
+            c = candidate.strip()
+            if c.endswith("?") and QUESTION_START.match(c) and 3 <= len(c.split()) <= 20:
+                found.append(c)
+    return list(dict.fromkeys(found))[:limit]
+
+
+@dataclass
+class RankedKeyword:
+    keyword: str
+    score: float
+    source: str  # brief | sources | llm
+
+
+def rank_keywords(
+    brief: CampaignBrief, docs: list[SourceDoc], llm_suggestions: list[dict[str, Any]]
+) -> list[RankedKeyword]:
+    """Merge the brief's keywords, the sources' top terms and the model's suggestions into one ranking.
+
+    Brief keywords start at 1.0 (decreasing slightly with position: the marketer lists the most important
+    first), source terms at up to 0.8 scaled by how many sources use them, model suggestions at 0.7 ×
+    relevance. A keyword found in more than one origin gets a 0.1 boost per extra origin (capped at 1).
+    """
+    scores: dict[str, dict[str, Any]] = {}
+
+    def add(keyword: str, score: float, origin: str) -> None:
+        key = " ".join(keyword.lower().split())
+        if not key or key in STOP or len(key) < 3:
+            return
+        entry = scores.setdefault(key, {"keyword": key, "score": 0.0, "origins": []})
+        entry["score"] = max(entry["score"], score)
+        if origin not in entry["origins"]:
+            entry["origins"].append(origin)
+
+    for i, kw in enumerate(brief.keywords):
+        add(kw, 1.0 - 0.02 * i, "brief")
+    good = [d for d in docs if d.ok]
+    if good:
+        counts: dict[str, int] = {}
+        for doc in good:
+            for term in doc.top_terms:
+                counts[term] = counts.get(term, 0) + 1
+        for term, count in counts.items():
+            add(term, 0.5 + 0.3 * count / len(good), "sources")
+    for suggestion in llm_suggestions:
+        try:
+            relevance = float(suggestion.get("relevance", 0.5))
+        except (TypeError, ValueError):
+            relevance = 0.5
+        add(str(suggestion.get("keyword", "")), 0.7 * max(0.0, min(1.0, relevance)), "llm")
+    ranked = []
+    for entry in scores.values():
+        boost = 0.1 * (len(entry["origins"]) - 1)
+        ranked.append(
+            RankedKeyword(entry["keyword"], round(min(1.0, entry["score"] + boost), 4), entry["origins"][0])
+        )
+    ranked.sort(key=lambda k: (-k.score, k.keyword))
+    return ranked
+
+
+@dataclass
+class Gap:
+    direction: str  # sources_not_brief | brief_not_sources
+    kind: str  # term | question
+    item: str
+    detail: str
+
+
+def content_gaps(brief: CampaignBrief, docs: list[SourceDoc], questions: list[str]) -> list[Gap]:
+    """What the competitors cover that the brief does not, and what the brief covers that they miss."""
+    good = [d for d in docs if d.ok]
+    if not good:
+        return []
+    brief_text = " ".join([brief.topic, brief.goal, brief.audience, *brief.keywords])
+    gaps: list[Gap] = []
+    seen_terms: set[str] = set()
+    for doc in good:
+        for term in doc.top_terms:
+            if term in seen_terms or contains_phrase(brief_text, term):
+                continue
+            seen_terms.add(term)
+            users = [d.title or d.ref for d in good if term in d.top_terms]
+            gaps.append(Gap("sources_not_brief", "term", term, f"covered by: {', '.join(users)[:200]}"))
+    for q in questions:
+        gaps.append(Gap("sources_not_brief", "question", q, "question competitors answer"))
+    all_text = " ".join(d.text for d in good)
+    for kw in brief.keywords:
+        if not contains_phrase(all_text, kw):
+            gaps.append(Gap("brief_not_sources", "term", kw, "no source covers this keyword: an opening"))
+    return gaps
+
+
+@dataclass
+class Research:
+    campaign_id: str
+    keywords: list[RankedKeyword]
+    sources: list[SourceDoc]
+    audience: dict[str, Any]
+    gaps: list[Gap]
+    questions: list[str]
+    llm_used: str
+    notes: list[str] = field(default_factory=list)
+
+    def summary_for_prompts(self, top_n: int = 8) -> dict[str, Any]:
+        """The compact research block content prompts share (no raw source text)."""
+        return {
+            "keywords": [k.keyword for k in self.keywords[:top_n]],
+            "questions": (self.audience.get("questions") or [])[:5],
+            "pain_points": (self.audience.get("pain_points") or [])[:3],
+            "motivations": (self.audience.get("motivations") or [])[:3],
+            "gaps": [g.item for g in self.gaps if g.direction == "sources_not_brief"][:6],
+            "competitor_titles": [d.title for d in self.sources if d.ok][:5],
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "campaign_id": self.campaign_id,
+                "keywords": [asdict(k) for k in self.keywords],
+                "sources": [d.analysis() for d in self.sources],
+                "audience": self.audience,
+                "gaps": [asdict(g) for g in self.gaps],
+                "questions": self.questions,
+                "llm_used": self.llm_used,
+                "notes": self.notes,
+            },
+            sort_keys=True,
+        )
+
+    @classmethod
+    def from_json(cls, blob: str) -> Research:
+        data = json.loads(blob)
+        docs = []
+        for s in data["sources"]:
+            doc = SourceDoc(
+                s["ref"], s["kind"], s["ok"], s["title"], s["headings"], "", s["error"], s["top_terms"]
+            )
+            docs.append(doc)
+        return cls(
+            campaign_id=data["campaign_id"],
+            keywords=[RankedKeyword(**k) for k in data["keywords"]],
+            sources=docs,
+            audience=data["audience"],
+            gaps=[Gap(**g) for g in data["gaps"]],
+            questions=data["questions"],
+            llm_used=data["llm_used"],
+            notes=data.get("notes", []),
+        )
+
+
+def parse_json_object(text: str) -> dict[str, Any]:
+    """The JSON object in a model reply (tolerating a fenced code block around it)."""
+    stripped = text.strip()
+    fenced = re.match(r"^```(?:json)?\s*(.*?)\s*```$", stripped, re.S)
+    if fenced:
+        stripped = fenced.group(1)
+    try:
+        data = json.loads(stripped)
+    except json.JSONDecodeError as exc:
+        raise LLMError(
+            f"model reply is not valid JSON ({exc.msg} at char {exc.pos})", retryable=True
+        ) from None
+    if not isinstance(data, dict):
+        raise LLMError("model reply is JSON but not an object", retryable=True)
+    return data
+
+
+async def research_campaign(
+    brief: CampaignBrief, brand: BrandProfile, docs: list[SourceDoc], llm
+) -> Research:
+    """Analyse the loaded sources and ask the model for keyword ideas and audience insights (concurrently)."""
+    brief_text = " ".join([brief.topic, brief.goal, brief.audience, *brief.keywords])
+    add_top_terms(docs, brief_text)
+    questions = source_questions(docs)
+    source_terms = list(dict.fromkeys(t for d in docs if d.ok for t in d.top_terms))
+    kw_reply, audience_reply = await asyncio.gather(
+        llm.complete(keywords_request(brief, brand, source_terms)),
+        llm.complete(audience_request(brief, brand, questions)),
+    )
+    suggestions = parse_json_object(kw_reply.text).get("keywords", [])
+    if not isinstance(suggestions, list):
+        suggestions = []
+    audience = parse_json_object(audience_reply.text)
+    notes = []
+    if not brief.sources:
+        notes.append("No sources in the brief: no competitor analysis and no content gaps were computed.")
+    failed = [d for d in docs if not d.ok]
+    if failed:
+        notes.append(
+            f"{len(failed)} of {len(docs)} sources could not be used: "
+            + "; ".join(f"{d.ref}: {d.error}" for d in failed)
+        )
+    return Research(
+        campaign_id=brief.id,
+        keywords=rank_keywords(brief, docs, [s for s in suggestions if isinstance(s, dict)]),
+        sources=docs,
+        audience=audience,
+        gaps=content_gaps(brief, docs, questions),
+        questions=questions,
+        llm_used=f"{kw_reply.provider}/{kw_reply.model}",
+        notes=notes,
+    )

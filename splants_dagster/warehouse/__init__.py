@@ -1,0 +1,1 @@
+"""The DuckDB warehouse and the analysts' read-only snapshot."""

@@ -1,0 +1,194 @@
+"""The DuckDB warehouse and the analysts' snapshot.
+
+DuckDB allows one writer process per file, and even a read-only connection from another process blocks a
+writer. So runs never write the file analysts open:
+
+- Writers use ``warehouse/splants.duckdb`` inside :meth:`Warehouse.write`, which holds an exclusive
+  ``flock`` on ``warehouse/.write.lock`` (serialising writers from any process: Dagster steps, the CLI),
+  applies the idempotent schema, ingests finished LLM call journals, and on success checkpoints and
+  publishes a copy as ``analytics.duckdb`` with an atomic rename.
+- Readers (analysts, sensors, notebooks) open ``analytics.duckdb`` read-only. Its public views are in the
+  default schema, so they read as ``analytics.<view>``; the tables behind them are in schema ``core``. A reader holding the old file
+  keeps a consistent view of the last completed write; the rename never disturbs it, and a reader never
+  blocks a writer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
+
+import duckdb
+
+from splants_dagster.llm.journal import idle_journals, read_journal
+from splants_dagster.paths import DataPaths
+from splants_dagster.warehouse import schema
+
+Connect = Callable[[str], AbstractContextManager[duckdb.DuckDBPyConnection]]
+
+
+class WarehouseBusy(TimeoutError):
+    pass
+
+
+@contextmanager
+def _plain_connect(database: str) -> Iterator[duckdb.DuckDBPyConnection]:
+    conn = duckdb.connect(database)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+class Warehouse:
+    def __init__(self, paths: DataPaths, connect: Connect | None = None, lock_timeout_s: float = 900.0):
+        self.paths = paths
+        self._connect = connect or _plain_connect
+        self.lock_timeout_s = lock_timeout_s
+
+    @property
+    def lock_file(self):
+        return self.paths.warehouse_dir / ".write.lock"
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        self.paths.warehouse_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            deadline = time.monotonic() + self.lock_timeout_s
+            delay = 0.01
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise WarehouseBusy(
+                            f"another process has held the warehouse write lock for over {self.lock_timeout_s:.0f}s"
+                            f" ({self.lock_file})"
+                        ) from None
+                    time.sleep(delay)
+                    delay = min(0.5, delay * 2)
+            yield
+        finally:
+            with contextlib.suppress(OSError):
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    @contextmanager
+    def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """An exclusive read-write session; the analysts' snapshot is republished when it ends cleanly."""
+        with self._exclusive():
+            with self._connect(str(self.paths.warehouse_db)) as conn:
+                apply_schema(conn)
+                ingest_journals(conn, self.paths)
+                yield conn
+                conn.execute("CHECKPOINT")
+            self._publish()
+
+    def _publish(self) -> None:
+        target = self.paths.analytics_db
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        shutil.copyfile(self.paths.warehouse_db, tmp)
+        os.replace(tmp, target)
+
+    @contextmanager
+    def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection on the last published snapshot (created empty if there is none)."""
+        if not self.paths.analytics_db.exists():
+            with self.write():
+                pass
+        conn = duckdb.connect(str(self.paths.analytics_db), read_only=True)
+        try:
+            conn.execute("USE core")
+            yield conn
+        finally:
+            conn.close()
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+        with self.read() as conn:
+            cur = conn.execute(sql, params or [])
+            cols = [d[0] for d in cur.description]
+            return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+
+def apply_schema(conn: duckdb.DuckDBPyConnection) -> None:
+    """Tables live in schema ``core``; the analyst views in ``main``, so that in ``analytics.duckdb``
+    (whose catalog DuckDB names ``analytics``) they read as ``analytics.<view>``."""
+    conn.execute("CREATE SCHEMA IF NOT EXISTS core")
+    conn.execute("USE core")
+    for stmt in schema.ddl():
+        conn.execute(stmt)
+    for name, sql in schema.views().items():
+        conn.execute(f"CREATE OR REPLACE VIEW main.{name} AS {sql}")
+
+
+LEDGER_COLUMNS = (
+    "call_id",
+    "campaign_id",
+    "asset",
+    "purpose",
+    "piece_id",
+    "provider",
+    "model",
+    "prompt_tokens",
+    "completion_tokens",
+    "cached_tokens",
+    "tokens_estimated",
+    "cost_usd",
+    "cached",
+    "latency_ms",
+    "status",
+    "error",
+    "strategy",
+    "run_id",
+    "called_at",
+)
+
+
+def ingest_journals(conn: duckdb.DuckDBPyConnection, paths: DataPaths) -> int:
+    """Move finished LLM call journals into ``llm_calls`` (idempotent on call_id); returns rows added."""
+    added = 0
+    for path, fd in idle_journals(paths.journal_dir):
+        try:
+            records = read_journal(path)
+            if records:
+                before = conn.execute("SELECT count(*) FROM llm_calls").fetchone()[0]
+                rows = [tuple(getattr(r, c) for c in LEDGER_COLUMNS) for r in records]
+                placeholders = ", ".join("?" for _ in LEDGER_COLUMNS)
+                conn.executemany(
+                    f"INSERT INTO llm_calls ({', '.join(LEDGER_COLUMNS)}) VALUES ({placeholders}) "
+                    "ON CONFLICT (call_id) DO NOTHING",
+                    rows,
+                )
+                added += conn.execute("SELECT count(*) FROM llm_calls").fetchone()[0] - before
+            path.unlink(missing_ok=True)
+        finally:
+            os.close(fd)
+    return added
+
+
+def replace_rows(
+    conn: duckdb.DuckDBPyConnection, table: str, where: str, params: Sequence[Any], rows: list[dict[str, Any]]
+) -> int:
+    """Idempotent partition write: delete the rows matching ``where``, insert ``rows``, in one transaction."""
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        conn.execute(f"DELETE FROM {table} WHERE {where}", list(params))
+        if rows:
+            cols = list(rows[0].keys())
+            conn.executemany(
+                f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
+                [tuple(r[c] for c in cols) for r in rows],
+            )
+        conn.execute("COMMIT")
+    except Exception:
+        conn.execute("ROLLBACK")
+        raise
+    return len(rows)
