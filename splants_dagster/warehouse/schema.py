@@ -5,7 +5,10 @@ A domain adds its tables by adding a module to ``tables/`` with ``DDL`` and ``VI
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import importlib
+import json
 import pkgutil
 from types import ModuleType
 
@@ -33,3 +36,9 @@ def views() -> dict[str, str]:
                 raise ValueError(f"analytics view {name!r} is defined twice")
             merged[name] = sql
     return merged
+
+
+@functools.cache
+def fingerprint() -> str:
+    """Identifies the schema the code expects (tables and views); stored in the snapshot."""
+    return hashlib.sha256(json.dumps([ddl(), sorted(views().items())]).encode()).hexdigest()[:16]

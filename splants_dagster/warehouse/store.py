@@ -100,8 +100,12 @@ class Warehouse:
 
     @contextmanager
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-only connection on the last published snapshot (created empty if there is none)."""
-        if not self.paths.analytics_db.exists():
+        """A read-only connection on the last published snapshot.
+
+        The snapshot is (re)built first when there is none, or when it predates the code's schema (after an
+        upgrade added tables or views); otherwise reading never takes the write lock.
+        """
+        if not self._snapshot_current():
             with self.write():
                 pass
         conn = duckdb.connect(str(self.paths.analytics_db), read_only=True)
@@ -110,6 +114,21 @@ class Warehouse:
             yield conn
         finally:
             conn.close()
+
+    def _snapshot_current(self) -> bool:
+        if not self.paths.analytics_db.exists():
+            return False
+        try:
+            conn = duckdb.connect(str(self.paths.analytics_db), read_only=True)
+        except duckdb.Error:
+            return False
+        try:
+            row = conn.execute("SELECT fingerprint FROM core.schema_info").fetchone()
+        except duckdb.Error:
+            return False
+        finally:
+            conn.close()
+        return bool(row) and row[0] == schema.fingerprint()
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
         with self.read() as conn:
@@ -127,6 +146,9 @@ def apply_schema(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute(stmt)
     for name, sql in schema.views().items():
         conn.execute(f"CREATE OR REPLACE VIEW main.{name} AS {sql}")
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_info (fingerprint VARCHAR)")
+    conn.execute("DELETE FROM schema_info")
+    conn.execute("INSERT INTO schema_info VALUES (?)", [schema.fingerprint()])
 
 
 LEDGER_COLUMNS = (
