@@ -15,7 +15,9 @@ RESULTS = Path(__file__).parent / "results"
 
 
 def main(argv: list[str]) -> int:
-    names = sorted(m.name[len("bench_"):] for m in pkgutil.iter_modules(bench.__path__) if m.name.startswith("bench_"))
+    names = sorted(
+        m.name[len("bench_") :] for m in pkgutil.iter_modules(bench.__path__) if m.name.startswith("bench_")
+    )
     wanted = argv or names
     unknown = sorted(set(wanted) - set(names))
     if unknown:

@@ -62,13 +62,16 @@ class Readability:
     flesch_kincaid_grade: float
 
     def score(self, target: tuple[float, float]) -> float:
-        """1.0 inside the target reading-ease range, falling linearly to 0 at 25 points outside it."""
+        """1.0 inside the target reading-ease range. Harder than the range falls linearly to 0 at 25 points
+        below it; easier than the range is a milder problem (too plain for the platform) and falls to 0.5
+        at 40 points above it."""
         low, high = target
         ease = self.flesch_reading_ease
         if low <= ease <= high:
             return 1.0
-        distance = low - ease if ease < low else ease - high
-        return max(0.0, 1.0 - distance / 25.0)
+        if ease < low:
+            return max(0.0, 1.0 - (low - ease) / 25.0)
+        return max(0.5, 1.0 - 0.5 * (ease - high) / 40.0)
 
 
 def measure(text: str) -> Readability:

@@ -119,7 +119,9 @@ def require_service(name: str, host: str = "127.0.0.1", port: int = 0) -> None:
         pytest.skip(message)
 
 
-def materialize_campaign(instance, resources, campaign_id: str = DEMO_CAMPAIGN, selection=None, raise_on_error=True):
+def materialize_campaign(
+    instance, resources, campaign_id: str = DEMO_CAMPAIGN, selection=None, raise_on_error=True
+):
     """Run the campaign job's assets (or ``selection``) for one partition, as the sensor would."""
     import dagster as dg
 
@@ -128,7 +130,11 @@ def materialize_campaign(instance, resources, campaign_id: str = DEMO_CAMPAIGN, 
     if campaign_id not in instance.get_dynamic_partitions("campaigns"):
         instance.add_dynamic_partitions("campaigns", [campaign_id])
     assets = [a for a in defs().assets if isinstance(a, dg.AssetsDefinition)]
-    campaign_assets = [a for a in assets if a.partitions_def is not None and getattr(a.partitions_def, "name", None) == "campaigns"]
+    campaign_assets = [
+        a
+        for a in assets
+        if a.partitions_def is not None and getattr(a.partitions_def, "name", None) == "campaigns"
+    ]
     return dg.materialize(
         campaign_assets,
         selection=selection,

@@ -12,6 +12,7 @@ from rich.table import Table
 from splants_dagster.briefs import BriefError, load_brief, scan_briefs
 from splants_dagster.cli.common import console, dagster_instance, err_console
 from splants_dagster.paths import DataPaths
+from splants_dagster.platforms import CONTENT_TYPES, PLATFORMS, TONES
 
 campaign_app = typer.Typer(no_args_is_help=True, help="Campaign briefs: validate, register.")
 
@@ -19,6 +20,84 @@ campaign_app = typer.Typer(no_args_is_help=True, help="Campaign briefs: validate
 def register(app: typer.Typer) -> None:
     app.add_typer(campaign_app, name="campaign")
     app.command("demo")(demo)
+
+
+def _csv(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+@campaign_app.command("new")
+def campaign_new(
+    campaign_id: str = typer.Option(None, "--id", help="slug, e.g. spring-launch (the partition key)"),
+    topic: str = typer.Option(None, help="what the campaign is about (5-500 characters)"),
+    goal: str = typer.Option(None, help="the business goal"),
+    audience: str = typer.Option(None, help="who it is for"),
+    keywords: str = typer.Option(None, help="comma-separated, at most 10; the first is the primary keyword"),
+    platforms: str = typer.Option(None, help="comma-separated: " + ", ".join(PLATFORMS)),
+    content_types: str = typer.Option(
+        None, "--content-types", help="comma-separated: " + ", ".join(CONTENT_TYPES)
+    ),
+    tone: str = typer.Option("professional", help=", ".join(TONES)),
+    start_date: str = typer.Option(None, "--start-date", help="YYYY-MM-DD"),
+    duration_days: int = typer.Option(None, "--duration-days", help="1-365"),
+    sources: str = typer.Option("", help="comma-separated URLs or files under the data dir"),
+    link: str = typer.Option(None, help="landing URL"),
+    cta: str = typer.Option(None, "--cta", help="call to action"),
+    paid: bool = typer.Option(False, help="sponsored placement (adds the disclosure)"),
+    force: bool = typer.Option(False, help="overwrite an existing brief file"),
+):
+    """Write a new, validated brief to $SPLANTS_DATA_DIR/campaigns/<id>.yaml (asks for what is missing)."""
+    import datetime as dt
+    import sys
+
+    import yaml
+    from pydantic import ValidationError
+
+    from splants_dagster.briefs import CampaignBrief, _problems
+
+    interactive = sys.stdin.isatty()
+
+    def ask(value, label, default=None, cast=str):
+        if value not in (None, ""):
+            return value
+        if not interactive:
+            err_console.print(f"[red]--{label} is required[/red] (or run in a terminal to be asked)")
+            raise typer.Exit(2)
+        return typer.prompt(label, default=default, type=cast)
+
+    data = {
+        "id": ask(campaign_id, "id"),
+        "topic": ask(topic, "topic"),
+        "goal": ask(goal, "goal"),
+        "audience": ask(audience, "audience"),
+        "keywords": _csv(ask(keywords, "keywords", default="")),
+        "platforms": _csv(ask(platforms, "platforms", default="blog,twitter,linkedin,email")),
+        "content_types": _csv(ask(content_types, "content-types", default="blog,social_post,email")),
+        "tone": tone,
+        "start_date": ask(start_date, "start-date", default=str(dt.date.today() + dt.timedelta(days=7))),
+        "duration_days": ask(duration_days, "duration-days", default=14, cast=int),
+    }
+    optional = {"sources": _csv(sources), "link": link, "call_to_action": cta, "paid": paid or None}
+    data.update({k: v for k, v in optional.items() if v})
+    try:
+        brief = CampaignBrief.model_validate(data)
+    except ValidationError as exc:
+        table = Table("field", "value", "problem", title="the brief is not valid", title_style="bold red")
+        for problem in _problems(exc, data):
+            table.add_row(problem.field, repr(problem.value)[:60], problem.message)
+        console.print(table)
+        raise typer.Exit(1) from None
+    paths = DataPaths.at()
+    target = paths.campaigns_dir / f"{brief.id}.yaml"
+    if target.exists() and not force:
+        err_console.print(f"[red]{target} exists[/red]: use --force to overwrite it")
+        raise typer.Exit(1)
+    paths.campaigns_dir.mkdir(parents=True, exist_ok=True)
+    payload = brief.model_dump(mode="json", exclude_defaults=True)
+    payload.setdefault("tone", brief.tone)
+    target.write_text(yaml.safe_dump(payload, sort_keys=False, allow_unicode=True))
+    load_brief(target)  # what the sensor will read back
+    console.print(f"[green]wrote[/green] {target}: the brief sensor registers and runs it within 30 s")
 
 
 @campaign_app.command("validate")
@@ -109,7 +188,8 @@ def demo(campaign: str | None = typer.Option(None, help="only this campaign id")
 def _print_summary(store, campaign_id: str) -> None:
     pieces = store.query(
         "SELECT platform, content_type, candidate_strategy, word_count, char_count, quality_score, seo_score,"
-        " readability_score, total_score, model FROM analytics.content WHERE campaign_id = ? ORDER BY platform",
+        " readability_score, total_score, model FROM analytics.content WHERE campaign_id = ? AND variant_of IS NULL"
+        " ORDER BY platform",
         [campaign_id],
     )
     calls = store.query(
@@ -144,6 +224,12 @@ def _print_summary(store, campaign_id: str) -> None:
             f"{p['total_score']:.3f}",
         )
     console.print(table)
+    variants = store.query(
+        "SELECT count(*) AS n FROM analytics.content WHERE campaign_id = ? AND variant_of IS NOT NULL",
+        [campaign_id],
+    )[0]["n"]
+    if variants:
+        console.print(f"A/B variants: {variants}")
     per_platform = Counter(p["platform"] for p in pieces)
     console.print("pieces per platform: " + ", ".join(f"{k} {v}" for k, v in sorted(per_platform.items())))
     note = " (estimated: the offline provider counts 4 characters per token)" if calls["est"] else ""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from rich.console import Console
 
-console = Console(width=max(100, Console().width))
+# wide enough for the status/summary tables when output is piped (no terminal to measure)
+console = Console(width=max(160, Console().width))
 err_console = Console(stderr=True)
 
 

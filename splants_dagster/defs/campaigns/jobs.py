@@ -2,14 +2,13 @@
 
 import dagster as dg
 
-from splants_dagster.defs.partitions import CAMPAIGN_SCOPE, campaign_partitions
+from splants_dagster.defs.partitions import CAMPAIGN_SCOPE
 
 ((_scope_key, _scope_value),) = CAMPAIGN_SCOPE.items()
 
 campaign_job = dg.define_asset_job(
     "campaign_job",
     selection=dg.AssetSelection.tag(_scope_key, _scope_value),
-    partitions_def=campaign_partitions,
     description="Everything one campaign needs, brief to content (and, as they land, QA and schedule).",
 )
 
@@ -18,3 +17,11 @@ campaign_catalog_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets("campaign_catalog"),
     description="Re-validate every brief file and list the bad ones.",
 )
+
+
+def reconstructable_campaign_job() -> dg.JobDefinition:
+    """The resolved ``campaign_job`` with its resources, for ``dg.reconstructable(...)`` in scripts,
+    benchmarks and Celery workers (which rebuild the job from this code pointer)."""
+    from splants_dagster.definitions import defs
+
+    return defs().resolve_job_def(campaign_job.name)

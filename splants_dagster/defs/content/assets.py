@@ -94,7 +94,7 @@ def content_suite(
         )
     }
     ctx = SuiteContext(brief=brief, brand=brand, research=research, source_texts=sources)
-    with llm.client(warehouse, campaign_id, "content_suite", context.run_id) as client:
+    with llm.client(warehouse, campaign_id, "content_suite", context.run.run_id) as client:
         result = client.run(generate_suite(ctx, client))
         totals = client.totals()
     if result.failures:

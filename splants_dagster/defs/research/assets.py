@@ -46,7 +46,7 @@ def research_brief(
             context.log.info(f"source {doc.ref}: {doc.title!r}, {doc.word_count} words")
         else:
             context.log.warning(f"source {doc.ref} skipped: {doc.error}")
-    with llm.client(warehouse, campaign_id, "research_brief", context.run_id) as client:
+    with llm.client(warehouse, campaign_id, "research_brief", context.run.run_id) as client:
         research = client.run(research_campaign(brief, brand, docs, client))
         totals = client.totals()
     now = dt.datetime.now(dt.UTC)
