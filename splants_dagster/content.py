@@ -1,7 +1,8 @@
 """The content suite: a pillar blog post plus one piece per compatible (platform × content type).
 
 For each piece several candidates are produced (``standard`` from the configured LLM, ``template`` from
-the deterministic template writer) and the best by weighted score is kept. Every piece is fitted to its
+the deterministic template writer, and in premium mode a second ``standard`` draft by the other provider
+plus the ``premium`` merge of both) and the best by weighted score is kept. Every piece is fitted to its
 platform's rules (hashtag count and placement, character limits) before scoring, and the adjustments are
 recorded.
 """
@@ -16,7 +17,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from splants_dagster.briefs import BrandProfile, CampaignBrief
-from splants_dagster.llm.base import LLMError, LLMResponse
+from splants_dagster.llm.base import LLMError, LLMRequest, LLMResponse
+from splants_dagster.llm.premium import premium_complete
 from splants_dagster.platforms import (
     EMAIL_SUBJECT_MAX,
     META_DESCRIPTION_RANGE,
@@ -66,7 +68,10 @@ def parse_draft(text: str, finish_reason: str = "stop") -> Draft:
         raise DraftError("model returned empty text", retryable=True)
     if REFUSAL.match(text):
         raise DraftError(f"model refused: {text.strip()[:120]!r}", retryable=True)
-    data = parse_json_object(text)
+    try:
+        data = parse_json_object(text)
+    except LLMError as exc:
+        raise DraftError(str(exc), retryable=True) from None
     body = data.get("body")
     if not isinstance(body, str) or not body.strip():
         raise DraftError("model reply has no 'body' text", retryable=True)
@@ -311,6 +316,29 @@ def parse_draft_dict(data: dict[str, Any]) -> Draft:
     )
 
 
+def check_draft(reply: LLMResponse) -> None:
+    """Rejects a reply that cannot become a piece, so the LLM client retries it and never caches it."""
+    parse_draft(reply.text, reply.finish_reason)
+
+
+async def _llm_candidates(spec: PieceSpec, request: LLMRequest, llm) -> list[Candidate]:
+    """``standard``: one draft by the configured model. In premium mode (OpenAI and Anthropic configured,
+    strategy quality) both draft in parallel (two ``standard`` candidates) and a merge call adds the
+    ``premium`` candidate; if one draft fails the other stands alone, if the merge fails the drafts compete
+    as usual. Raises LLMError when no draft could be made."""
+    if getattr(llm, "premium_available", False):
+        outcome = await premium_complete(llm, request, validate=check_draft)
+        replies = [("standard", r) for r in outcome.drafts]
+        if outcome.merged is not None:
+            replies.append(("premium", outcome.merged))
+    else:
+        replies = [("standard", await llm.complete(request, validate=check_draft))]
+    return [
+        _candidate(strategy, parse_draft(r.text, r.finish_reason), spec, r.provider, r.model)
+        for strategy, r in replies
+    ]
+
+
 async def _generate_piece(
     spec: PieceSpec, ctx: SuiteContext, llm, pillar: Piece | None, others: dict[str, str]
 ) -> Piece:
@@ -324,9 +352,7 @@ async def _generate_piece(
     )
     candidates: list[Candidate] = []
     if ctx.use_llm:
-        reply: LLMResponse = await llm.complete(request)
-        draft = parse_draft(reply.text, reply.finish_reason)
-        candidates.append(_candidate("standard", draft, spec, reply.provider, reply.model))
+        candidates += await _llm_candidates(spec, request, llm)
     candidates.append(
         _candidate("template", template_draft(spec, dict(request.payload)), spec, "template", "template")
     )

@@ -10,6 +10,7 @@ Core resources are built here. A domain with resources of its own puts them in
 - ``llm``: the LLM provider (offline by default; real providers switch on by configuration).
 """
 
+import os
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -26,10 +27,22 @@ from splants_dagster.briefs import (
     load_brand,
     scan_briefs,
 )
+from splants_dagster.llm.anthropic_provider import AnthropicProvider
 from splants_dagster.llm.base import Provider
+from splants_dagster.llm.cache import ResponseCache, SnapshotLookup
 from splants_dagster.llm.client import CallContext, LLMClient
 from splants_dagster.llm.journal import CallJournal
 from splants_dagster.llm.offline import OfflineProvider
+from splants_dagster.llm.openai_provider import OpenAIProvider
+from splants_dagster.llm.pricing import (
+    DEFAULT_STRATEGY,
+    STRATEGIES,
+    ModelsConfig,
+    ModelsConfigError,
+    load_models,
+    models_file,
+)
+from splants_dagster.llm.retry import RetryPolicy
 from splants_dagster.paths import DataPaths, default_data_dir
 from splants_dagster.research import http_client
 from splants_dagster.warehouse.store import Warehouse
@@ -80,32 +93,248 @@ class ResearchWebResource(dg.ConfigurableResource):
 
 
 class LLMResource(dg.ConfigurableResource):
-    """Chooses the LLM provider. With no API key configured it is the offline provider, and says so."""
+    """Chooses the LLM providers, models and the call policy (cache, retries, fallback, premium mode).
 
-    provider: str = Field(default="auto", description="auto | offline")
+    Providers switch on by configuration: ``openai_api_key`` (OPENAI_API_KEY), ``anthropic_api_key``
+    (ANTHROPIC_API_KEY) and ``base_url`` + ``model`` (SPLANTS_LLM_BASE_URL, SPLANTS_LLM_MODEL: any
+    OpenAI-compatible server). With none configured it is the offline writer, and ``label()`` says so.
+    Models per strategy and their prices come from ``models.yaml``. See docs/llm.md.
+    """
+
+    provider: str = Field(
+        default="auto",
+        description="auto | offline | openai | anthropic | openai_compatible (auto: the first configured "
+        "of openai_compatible, openai, anthropic; the others become fallbacks)",
+    )
+    openai_api_key: str | None = Field(default=None, description="OpenAI API key (env OPENAI_API_KEY)")
+    anthropic_api_key: str | None = Field(
+        default=None, description="Anthropic API key (env ANTHROPIC_API_KEY)"
+    )
+    base_url: str | None = Field(
+        default=None,
+        description="an OpenAI-compatible server (env SPLANTS_LLM_BASE_URL), e.g. http://127.0.0.1:11434/v1",
+    )
+    model: str | None = Field(
+        default=None, description="the compatible server's model (env SPLANTS_LLM_MODEL)"
+    )
+    compatible_api_key: str | None = Field(
+        default=None,
+        description="API key of the compatible server, if it needs one (env SPLANTS_LLM_API_KEY)",
+    )
+    openai_base_url: str | None = Field(default=None, description="OpenAI endpoint override (proxies, tests)")
+    anthropic_base_url: str | None = Field(
+        default=None, description="Anthropic endpoint override (proxies, tests)"
+    )
+    strategy: str = Field(
+        default=DEFAULT_STRATEGY, description="economy | balanced | quality, when the asset names none"
+    )
     concurrency: int = Field(default=4, ge=1, le=64, description="LLM calls in flight per step")
+    max_attempts: int = Field(default=4, ge=1, le=10, description="tries per request and provider")
+    backoff_base_s: float = Field(default=1.0, ge=0, description="first retry delay (doubles each retry)")
+    backoff_max_s: float = Field(default=30.0, ge=0, description="longest retry delay")
+    max_retry_after_s: float = Field(
+        default=60.0, ge=0, description="a longer Retry-After moves on to the fallback instead of waiting"
+    )
+    timeout_s: float = Field(default=120.0, gt=0, description="per-request timeout")
+    fallback: bool = Field(default=True, description="try the other configured providers when one fails")
+    premium: bool = Field(
+        default=True,
+        description="with OpenAI and Anthropic both configured and strategy quality: draft twice, merge",
+    )
+    cache: bool = Field(
+        default=True, description="serve unchanged requests from the warehouse response cache"
+    )
+    force_refresh: bool = Field(
+        default=False,
+        description="ignore cached replies and generate afresh (env SPLANTS_LLM_FORCE_REFRESH=1)",
+    )
+    models_file: str | None = Field(
+        default=None, description="models.yaml to use (default: the data dir's, else the repository's)"
+    )
 
-    def provider_impl(self) -> Provider:
-        if self.provider not in ("auto", "offline"):
-            raise dg.Failure(f"llm.provider = {self.provider!r}: must be one of auto, offline")
-        return OfflineProvider()
+    @classmethod
+    def from_env(cls, **overrides) -> "LLMResource":
+        """Secrets as ``dg.EnvVar`` (resolved at run time, never stored in config); an unset variable
+        leaves its provider off. ``overrides`` set other fields."""
+        settings: dict = {}
+        for field, env in (
+            ("openai_api_key", "OPENAI_API_KEY"),
+            ("anthropic_api_key", "ANTHROPIC_API_KEY"),
+            ("compatible_api_key", "SPLANTS_LLM_API_KEY"),
+            ("base_url", "SPLANTS_LLM_BASE_URL"),
+            ("model", "SPLANTS_LLM_MODEL"),
+        ):
+            if os.environ.get(env, "").strip():
+                settings[field] = dg.EnvVar(env)
+        for field, env in (("provider", "SPLANTS_LLM_PROVIDER"), ("strategy", "SPLANTS_LLM_STRATEGY")):
+            if os.environ.get(env, "").strip():
+                settings[field] = os.environ[env].strip()
+        if os.environ.get("SPLANTS_LLM_CONCURRENCY", "").strip():
+            settings["concurrency"] = int(os.environ["SPLANTS_LLM_CONCURRENCY"])
+        if os.environ.get("SPLANTS_LLM_FORCE_REFRESH", "").strip().lower() in ("1", "true", "yes"):
+            settings["force_refresh"] = True
+        return cls(**(settings | overrides))
 
-    def label(self) -> str:
-        impl = self.provider_impl()
-        if impl.is_offline:
+    # ---------------------------------------------------------------- configuration
+
+    @staticmethod
+    def _value(value: str | None) -> str | None:
+        # outside a run (CLI, tests) an EnvVar field is still the variable's name: read it
+        if isinstance(value, dg.EnvVar):
+            value = value.get_value()
+        return value.strip() if isinstance(value, str) and value.strip() else None
+
+    def models(self, data_dir: str | None = None) -> ModelsConfig:
+        path = Path(self.models_file) if self.models_file else models_file(data_dir or default_data_dir())
+        try:
+            return load_models(path)
+        except ModelsConfigError as exc:
+            raise dg.Failure(str(exc)) from None
+
+    def configured(self) -> list[str]:
+        """The providers with credentials, in the order ``auto`` prefers them."""
+        found = []
+        if self._value(self.base_url):
+            found.append("openai_compatible")
+        if self._value(self.openai_api_key):
+            found.append("openai")
+        if self._value(self.anthropic_api_key):
+            found.append("anthropic")
+        return found
+
+    def _make(self, name: str, strategy: str, models: ModelsConfig) -> Provider:
+        try:
+            if name == "openai_compatible":
+                model = models.model_for(name, strategy, default=self._value(self.model))
+            else:
+                model = models.model_for(name, strategy)
+        except ModelsConfigError as exc:
+            hint = " (set SPLANTS_LLM_MODEL)" if name == "openai_compatible" else ""
+            raise dg.Failure(f"{exc}{hint}") from None
+        price = models.price_of(model)
+        if name != "openai_compatible" and price is None:
+            raise dg.Failure(f"models.yaml has no prices for {name} model {model!r}: add it under 'models'")
+        temperature = price.temperature if price else True
+        if name == "anthropic":
+            return AnthropicProvider(
+                model=model,
+                api_key=self._value(self.anthropic_api_key) or "",
+                base_url=self._value(self.anthropic_base_url),
+                timeout_s=self.timeout_s,
+            )
+        if name == "openai":
+            return OpenAIProvider(
+                model=model,
+                api_key=self._value(self.openai_api_key) or "",
+                base_url=self._value(self.openai_base_url),
+                timeout_s=self.timeout_s,
+                temperature=temperature,
+            )
+        return OpenAIProvider(
+            name="openai_compatible",
+            model=model,
+            api_key=self._value(self.compatible_api_key) or "not-needed",
+            base_url=self._value(self.base_url),
+            timeout_s=self.timeout_s,
+            json_mode=models.provider(name).json_mode,
+            temperature=temperature,
+        )
+
+    def plan(
+        self, strategy: str | None = None, data_dir: str | None = None
+    ) -> tuple[Provider, list[Provider], Provider | None]:
+        """(primary provider, fallbacks in order, premium partner or None) for ``strategy``."""
+        strategy = strategy or self.strategy
+        if strategy not in STRATEGIES:
+            raise dg.Failure(f"LLM strategy {strategy!r}: must be one of {', '.join(STRATEGIES)}")
+        choices = ("auto", "offline", "openai", "anthropic", "openai_compatible")
+        if self.provider not in choices:
+            raise dg.Failure(f"llm.provider = {self.provider!r}: must be one of {', '.join(choices)}")
+        configured = self.configured()
+        if self.provider == "offline" or (self.provider == "auto" and not configured):
+            return OfflineProvider(), [], None
+        if self.provider != "auto" and self.provider not in configured:
+            needs = {
+                "openai": "OPENAI_API_KEY",
+                "anthropic": "ANTHROPIC_API_KEY",
+                "openai_compatible": "SPLANTS_LLM_BASE_URL",
+            }
+            raise dg.Failure(f"llm.provider = {self.provider!r} but {needs[self.provider]} is not set")
+        order = (
+            configured
+            if self.provider == "auto"
+            else [self.provider] + [p for p in configured if p != self.provider]
+        )
+        premium = self.premium and strategy == "quality" and {"openai", "anthropic"} <= set(configured)
+        if premium:
+            # the two drafters first (the primary, openai unless chosen otherwise, also merges)
+            pair = [p for p in order if p in ("openai", "anthropic")]
+            order = pair + [p for p in order if p not in pair]
+        models = self.models(data_dir)
+        providers = [self._make(name, strategy, models) for name in order]
+        partner = providers[1] if premium else None
+        return providers[0], providers[1:] if self.fallback else [], partner
+
+    def provider_impl(self, strategy: str | None = None) -> Provider:
+        return self.plan(strategy)[0]
+
+    def label(self, strategy: str | None = None) -> str:
+        """What generates the text, for asset metadata and the UI (never a key)."""
+        strategy = strategy or self.strategy
+        primary, fallbacks, partner = self.plan(strategy)
+        if primary.is_offline:
             return "offline (no LLM API key configured: deterministic template writer, not a language model)"
-        return f"{impl.name}/{impl.model}"
+        parts = [f"{primary.name}/{primary.model} (strategy {strategy})"]
+        if partner is not None:
+            parts.append(
+                f"premium: {primary.name}/{primary.model} and {partner.name}/{partner.model} draft, "
+                f"{primary.name} merges"
+            )
+        if fallbacks:
+            parts.append("fallback: " + ", ".join(f"{p.name}/{p.model}" for p in fallbacks))
+        return "; ".join(parts)
 
     @contextmanager
-    def client(self, warehouse: WarehouseResource, campaign_id: str | None, asset: str, run_id: str | None):
+    def client(
+        self,
+        warehouse: WarehouseResource,
+        campaign_id: str | None,
+        asset: str,
+        run_id: str | None,
+        strategy: str | None = None,
+    ):
+        """An :class:`LLMClient` for one step; ``strategy`` (economy | balanced | quality) picks the models
+        and lands on every ledger row."""
+        strategy = strategy or self.strategy
+        primary, fallbacks, partner = self.plan(strategy, warehouse.data_dir)
         paths = DataPaths.at(warehouse.data_dir)
-        with CallJournal(paths.journal_dir) as journal:
-            yield LLMClient(
-                self.provider_impl(),
-                journal,
-                CallContext(campaign_id=campaign_id, asset=asset, run_id=run_id),
-                concurrency=self.concurrency,
+        models = self.models(warehouse.data_dir)
+        cache = None
+        if self.cache and not primary.is_offline:
+            cache = ResponseCache(
+                paths.journal_dir, SnapshotLookup(warehouse.store()), read=not self.force_refresh
             )
+        with CallJournal(paths.journal_dir) as journal:
+            client = LLMClient(
+                primary,
+                journal,
+                CallContext(campaign_id=campaign_id, asset=asset, run_id=run_id, strategy=strategy),
+                price=models.cost,
+                concurrency=self.concurrency,
+                fallbacks=fallbacks,
+                retry=RetryPolicy(
+                    max_attempts=self.max_attempts,
+                    base_delay_s=self.backoff_base_s,
+                    max_delay_s=self.backoff_max_s,
+                    max_retry_after_s=self.max_retry_after_s,
+                ),
+                cache=cache,
+                premium_partner=partner,
+            )
+            try:
+                yield client
+            finally:
+                client.close()
 
 
 def build_resources(data_dir: str | Path | None = None) -> dict[str, dg.ConfigurableResource]:
@@ -114,7 +343,7 @@ def build_resources(data_dir: str | Path | None = None) -> dict[str, dg.Configur
         "project": ProjectResource(data_dir=root),
         "warehouse": WarehouseResource(data_dir=root),
         "research_web": ResearchWebResource(),
-        "llm": LLMResource(),
+        "llm": LLMResource.from_env(),
     }
 
 

@@ -54,10 +54,15 @@ class LLMRequest:
 
 @dataclass(frozen=True)
 class Usage:
+    """Tokens of one call. ``prompt_tokens`` counts every input token, including ``cached_tokens`` (read
+    from the provider's prompt cache, billed at the cached rate) and ``cache_write_tokens`` (written to it,
+    which Anthropic bills at a premium)."""
+
     prompt_tokens: int
     completion_tokens: int
     cached_tokens: int = 0
     estimated: bool = False
+    cache_write_tokens: int = 0
 
 
 @dataclass(frozen=True)
@@ -92,7 +97,13 @@ class Provider(Protocol):
 
 @dataclass(frozen=True)
 class CallRecord:
-    """One row of the LLM call ledger: every call, offline and cache hits included."""
+    """One row of the LLM call ledger: every call, offline and cache hits included.
+
+    ``status`` is ``ok`` (a usable reply), ``rejected`` (a billed reply that was unusable: empty, cut off by
+    the token limit, a refusal, malformed JSON; it is retried) or ``error`` (no reply: an HTTP error, a
+    timeout or a dropped connection; nothing billed). A cache hit is ``ok`` with ``cached=True`` and zero
+    tokens and cost.
+    """
 
     call_id: str
     campaign_id: str | None
@@ -113,6 +124,11 @@ class CallRecord:
     strategy: str | None
     run_id: str | None
     called_at: dt.datetime
+    # attempt number of this request on this provider (1 = first try); retries get their own rows
+    attempt: int = 1
+    # "provider/model" whose failure this call stands in for, when the call is a fallback
+    fallback_from: str | None = None
+    cache_write_tokens: int = 0
 
     def to_json(self) -> str:
         row = asdict(self)
@@ -129,3 +145,11 @@ class CallRecord:
 def estimate_tokens(text: str) -> int:
     """A rough token count (about 4 characters per token) used where a provider reports none."""
     return max(1, (len(text) + 3) // 4)
+
+
+def redact(text: str, secrets: list[str | None]) -> str:
+    """``text`` with every secret replaced, for error messages that may echo a request."""
+    for secret in secrets:
+        if secret and len(secret) >= 6:
+            text = text.replace(secret, "[redacted]")
+    return text

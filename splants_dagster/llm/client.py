@@ -1,4 +1,20 @@
-"""The LLM client assets use: bounded concurrency, timing, and a ledger record for every call."""
+"""The LLM client assets use: response cache, bounded concurrency, retries, fallback, and a ledger record
+for every call.
+
+For each request the client
+
+1. serves it from the response cache when an accepted reply for (provider, model, prompt, parameters) is
+   there (a ``cached=True`` ledger row, zero tokens and cost);
+2. otherwise calls the provider, at most ``concurrency`` calls in flight per client, retrying failures that
+   may pass (429, 5xx, timeouts, dropped connections) with exponential backoff and jitter that honours
+   ``Retry-After``, and retrying unusable replies (empty, cut off, refused, malformed) with a corrected
+   request; each attempt is its own ledger row (``status`` ok / rejected / error, ``attempt`` n);
+3. when a provider has used up its attempts, moves on to the next configured provider (a fallback: its
+   rows carry ``fallback_from``); when none is left it raises ``LLMError`` naming every failure. It never
+   substitutes the offline writer for a real model.
+
+Accepted replies go to the cache journal, billed calls to the call journal, the moment they return.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +26,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from splants_dagster.llm.base import CallRecord, LLMError, LLMRequest, LLMResponse, Provider, Usage
+from splants_dagster.llm.cache import CacheEntry, ResponseCache
 from splants_dagster.llm.journal import CallJournal
+from splants_dagster.llm.retry import RetryPolicy
+from splants_dagster.llm.validate import check_reply, retry_request
 
 PriceFn = Callable[[str, str, Usage], float]
+Validator = Callable[[LLMResponse], object]
 
 
 def free(_provider: str, _model: str, _usage: Usage) -> float:
@@ -29,6 +49,10 @@ class CallContext:
     strategy: str | None = None
 
 
+def label(provider: Provider) -> str:
+    return f"{provider.name}/{provider.model}"
+
+
 class LLMClient:
     def __init__(
         self,
@@ -38,53 +62,198 @@ class LLMClient:
         *,
         price: PriceFn = free,
         concurrency: int = 4,
+        fallbacks: Sequence[Provider] = (),
+        retry: RetryPolicy | None = None,
+        cache: ResponseCache | None = None,
+        premium_partner: Provider | None = None,
     ):
         self.provider = provider
         self.journal = journal
         self.context = context
         self.price = price
         self.concurrency = max(1, concurrency)
+        self.fallbacks = list(fallbacks)
+        self.retry = retry or RetryPolicy()
+        self.cache = cache
+        # with the primary provider, the second drafter of premium mode (see llm/premium.py)
+        self.premium_partner = premium_partner
+        self._gate: asyncio.Semaphore | None = None
+        self._gate_loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def records(self) -> list[CallRecord]:
         return self.journal.records
 
-    async def complete(self, request: LLMRequest) -> LLMResponse:
+    @property
+    def premium_available(self) -> bool:
+        return self.premium_partner is not None
+
+    def providers(self) -> list[Provider]:
+        seen: list[Provider] = []
+        for p in [self.provider, *self.fallbacks, self.premium_partner]:
+            if p is not None and all(p is not q for q in seen):
+                seen.append(p)
+        return seen
+
+    def _semaphore(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        if self._gate is None or self._gate_loop is not loop:
+            self._gate, self._gate_loop = asyncio.Semaphore(self.concurrency), loop
+        return self._gate
+
+    # ------------------------------------------------------------------ calls
+
+    async def complete(
+        self, request: LLMRequest, *, validate: Validator | None = None, provider: Provider | None = None
+    ) -> LLMResponse:
+        """The accepted reply to ``request``. ``validate`` may raise ``LLMError`` to reject a reply (it is
+        then retried); ``provider`` pins the call to one provider (no fallback)."""
+        route = [provider] if provider is not None else [self.provider, *self.fallbacks]
+        for candidate in route:
+            hit = self._from_cache(request, candidate, validate)
+            if hit is not None:
+                return hit
+        failures: list[str] = []
+        for i, candidate in enumerate(route):
+            fallback_from = label(route[0]) if i else None
+            try:
+                return await self._attempts(request, candidate, validate, fallback_from)
+            except LLMError as exc:
+                failures.append(str(exc))
+        what = request.purpose + (f" for {request.piece_id}" if request.piece_id else "")
+        tried = " → ".join(label(p) for p in route)
+        raise LLMError(f"{what} failed on {tried}: " + " | ".join(failures), retryable=False)
+
+    def _from_cache(
+        self, request: LLMRequest, provider: Provider, validate: Validator | None
+    ) -> LLMResponse | None:
+        if self.cache is None or provider.is_offline:
+            return None
         started = time.perf_counter()
+        entry = self.cache.get(request.cache_key(provider.name, provider.model))
+        if entry is None:
+            return None
+        response = entry.response()
         try:
-            response = await self.provider.complete(request)
-        except LLMError as exc:
-            self._record(request, None, started, status="error", error=str(exc))
-            raise
-        self._record(request, response, started)
+            check_reply(request, response)
+            if validate:
+                validate(response)
+        except LLMError:
+            return None  # accepted under older rules, not these: generate afresh
+        self._record(request, response, started, provider, cached=True)
         return response
+
+    async def _attempts(
+        self, request: LLMRequest, provider: Provider, validate: Validator | None, fallback_from: str | None
+    ) -> LLMResponse:
+        policy = self.retry
+        current = request
+        for attempt in range(1, policy.max_attempts + 1):
+            failure: LLMError | None = None
+            async with self._semaphore():
+                started = time.perf_counter()
+                try:
+                    response = await provider.complete(current)
+                except LLMError as exc:
+                    failure, response = exc, None
+            if failure is not None:
+                delay = policy.delay(attempt, failure.retry_after) if failure.retryable else None
+                note = f"; retrying in {delay:.2f}s" if delay is not None else ""
+                self._record(
+                    current,
+                    None,
+                    started,
+                    provider,
+                    status="error",
+                    error=f"{failure}{note}",
+                    attempt=attempt,
+                    fallback_from=fallback_from,
+                )
+                if delay is None:
+                    if failure.retryable:
+                        raise LLMError(f"gave up after {attempt} attempt(s), last: {failure}")
+                    raise failure
+                await asyncio.sleep(delay)
+                continue
+            try:
+                check_reply(current, response)
+                if validate:
+                    validate(response)
+            except LLMError as problem:
+                self._record(
+                    current,
+                    response,
+                    started,
+                    provider,
+                    status="rejected",
+                    error=str(problem),
+                    attempt=attempt,
+                    fallback_from=fallback_from,
+                )
+                if not problem.retryable or attempt >= policy.max_attempts:
+                    raise LLMError(
+                        f"{label(provider)}: unusable reply after {attempt} attempt(s): {problem}",
+                        retryable=False,
+                    ) from None
+                current = retry_request(request, problem)
+                continue
+            record = self._record(
+                current, response, started, provider, attempt=attempt, fallback_from=fallback_from
+            )
+            self._remember(request, provider, response, record)
+            return response
+        raise AssertionError("unreachable: the loop returns or raises")
+
+    def _remember(self, request: LLMRequest, provider: Provider, response: LLMResponse, record: CallRecord):
+        if self.cache is None or provider.is_offline:
+            return
+        self.cache.put(
+            CacheEntry(
+                cache_key=request.cache_key(provider.name, provider.model),
+                provider=provider.name,
+                model=provider.model,
+                purpose=request.purpose,
+                piece_id=request.piece_id,
+                campaign_id=self.context.campaign_id,
+                text=response.text,
+                finish_reason=response.finish_reason,
+                prompt_tokens=response.usage.prompt_tokens,
+                completion_tokens=response.usage.completion_tokens,
+                cached_tokens=response.usage.cached_tokens,
+                cost_usd=record.cost_usd,
+                source_call_id=record.call_id,
+                created_at=record.called_at,
+            )
+        )
 
     def _record(
         self,
         request: LLMRequest,
         response: LLMResponse | None,
         started: float,
+        provider: Provider | None = None,
         *,
         status: str = "ok",
         error: str | None = None,
         cached: bool = False,
+        attempt: int = 1,
+        fallback_from: str | None = None,
     ) -> CallRecord:
-        usage = response.usage if response else Usage(0, 0)
-        provider = response.provider if response else self.provider.name
-        model = response.model if response else self.provider.model
+        provider = provider or self.provider
+        usage = response.usage if response is not None and not cached else Usage(0, 0)
         record = CallRecord(
             call_id=uuid.uuid4().hex,
             campaign_id=self.context.campaign_id,
             asset=self.context.asset,
             purpose=request.purpose,
             piece_id=request.piece_id,
-            provider=provider,
-            model=model,
+            provider=provider.name,
+            model=provider.model,
             prompt_tokens=usage.prompt_tokens,
             completion_tokens=usage.completion_tokens,
             cached_tokens=usage.cached_tokens,
             tokens_estimated=usage.estimated,
-            cost_usd=0.0 if cached else self.price(provider, model, usage),
+            cost_usd=0.0 if cached or response is None else self.price(provider.name, provider.model, usage),
             cached=cached,
             latency_ms=round((time.perf_counter() - started) * 1000, 3),
             status=status,
@@ -92,23 +261,39 @@ class LLMClient:
             strategy=self.context.strategy,
             run_id=self.context.run_id,
             called_at=dt.datetime.now(dt.UTC),
+            attempt=attempt,
+            fallback_from=fallback_from,
+            cache_write_tokens=usage.cache_write_tokens,
         )
         self.journal.append(record)
         return record
 
     async def complete_many(self, requests: Sequence[LLMRequest]) -> list[LLMResponse]:
-        """All requests, at most ``concurrency`` in flight; results in request order."""
-        gate = asyncio.Semaphore(self.concurrency)
+        """All requests (at most ``concurrency`` in flight); results in request order."""
+        return list(await asyncio.gather(*(self.complete(r) for r in requests)))
 
-        async def one(req: LLMRequest) -> LLMResponse:
-            async with gate:
-                return await self.complete(req)
-
-        return list(await asyncio.gather(*(one(r) for r in requests)))
+    # ------------------------------------------------------------------ lifecycle
 
     def run(self, coro):
-        """Run a coroutine from synchronous asset code."""
-        return asyncio.run(coro)
+        """Run a coroutine from synchronous asset code (then close the providers' HTTP pools)."""
+
+        async def main():
+            try:
+                return await coro
+            finally:
+                await self.aclose()
+
+        return asyncio.run(main())
+
+    async def aclose(self) -> None:
+        for provider in self.providers():
+            closer = getattr(provider, "aclose", None)
+            if closer is not None:
+                await closer()
+
+    def close(self) -> None:
+        if self.cache is not None:
+            self.cache.close()
 
     def totals(self) -> dict[str, float | int]:
         recs = self.records
@@ -116,6 +301,9 @@ class LLMClient:
             "calls": len(recs),
             "prompt_tokens": sum(r.prompt_tokens for r in recs),
             "completion_tokens": sum(r.completion_tokens for r in recs),
+            "cached_tokens": sum(r.cached_tokens for r in recs),
             "cost_usd": round(sum(r.cost_usd for r in recs), 6),
             "cache_hits": sum(1 for r in recs if r.cached),
+            "failed_attempts": sum(1 for r in recs if r.status != "ok"),
+            "fallback_calls": sum(1 for r in recs if r.fallback_from),
         }

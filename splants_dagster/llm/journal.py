@@ -19,18 +19,24 @@ from splants_dagster.llm.base import CallRecord
 
 
 class CallJournal:
+    # file name prefix; the response cache keeps its own journals (``cache-*.jsonl``) beside these
+    prefix = "calls"
+
     def __init__(self, directory: Path):
         directory.mkdir(parents=True, exist_ok=True)
-        self.path = directory / f"calls-{os.getpid()}-{uuid.uuid4().hex[:12]}.jsonl"
+        self.path = directory / f"{self.prefix}-{os.getpid()}-{uuid.uuid4().hex[:12]}.jsonl"
         self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - held open for the journal's life
         fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         self.records: list[CallRecord] = []
 
     def append(self, record: CallRecord) -> None:
-        self._fh.write(record.to_json() + "\n")
+        self._write_line(record.to_json())
+        self.records.append(record)
+
+    def _write_line(self, line: str) -> None:
+        self._fh.write(line + "\n")
         self._fh.flush()
         os.fsync(self._fh.fileno())
-        self.records.append(record)
 
     def close(self) -> None:
         if not self._fh.closed:
@@ -60,11 +66,11 @@ def read_journal(path: Path) -> list[CallRecord]:
     return records
 
 
-def idle_journals(directory: Path) -> Iterator[tuple[Path, int]]:
-    """Journal files nobody is writing: yields (path, locked fd); the caller closes the fd after use."""
+def idle_journals(directory: Path, pattern: str = "calls-*.jsonl") -> Iterator[Path]:
+    """Journal files nobody is writing. Each is locked while the caller handles it (between yields)."""
     if not directory.is_dir():
         return
-    for path in sorted(directory.glob("calls-*.jsonl")):
+    for path in sorted(directory.glob(pattern)):
         try:
             fd = os.open(path, os.O_RDONLY)
         except FileNotFoundError:
@@ -74,4 +80,7 @@ def idle_journals(directory: Path) -> Iterator[tuple[Path, int]]:
         except BlockingIOError:
             os.close(fd)
             continue
-        yield path, fd
+        try:
+            yield path
+        finally:
+            os.close(fd)

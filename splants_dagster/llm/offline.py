@@ -7,8 +7,10 @@ estimates (4 characters per token) and flagged as such in the ledger; the cost i
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
+import random
 import re
 from typing import Any
 
@@ -74,26 +76,44 @@ def _audience(payload: dict[str, Any]) -> dict[str, Any]:
     segment = re.split(r"\b(who|that|which)\b|,", audience)[0].strip() or audience
     questions = list(payload.get("source_questions", []))[:3]
     questions += [
-        f"What is {primary}, and is it worth it?",
-        f"How much time does {primary} take each week?",
-        f"How do I know which {primary} option is right for me?",
+        f"What should you know about {primary} before you start?",
+        f"How much time does it take to get {primary} right?",
+        "How do you choose the right option for you?",
     ]
     return {
         "segments": [segment, f"{segment} new to {primary}", f"{segment} already committed to {primary}"],
-        "pain_points": [
-            f"too little time to research {primary}",
-            f"unclear or exaggerated claims about {primary}",
-            "the worry that switching costs more than it saves",
-        ],
-        "motivations": [
-            "real confidence in every purchase",
-            "less time spent on research",
-            "a routine worth keeping",
-        ],
+        "pain_points": _pick(PAINS, topic, 3),
+        "motivations": _pick(MOTIVATIONS, topic, 3),
         "questions": list(dict.fromkeys(questions))[:5],
         "channels": ["search", "email newsletters", "social media recommendations"],
         "goal_alignment": f"Messaging should connect {primary} to the campaign goal: {goal}.",
     }
+
+
+PAINS = [
+    "too little time to research the options",
+    "unclear or exaggerated claims",
+    "the worry that switching costs more than it saves",
+    "conflicting advice from every direction",
+    "products that promise more than they deliver",
+    "routines that never quite stick",
+    "hidden costs that show up later",
+    "too many choices and too little guidance",
+]
+MOTIVATIONS = [
+    "real confidence in every purchase",
+    "less time spent on research",
+    "a routine worth keeping",
+    "better results without extra effort",
+    "choices that fit their values",
+    "a little more calm in a busy week",
+]
+
+
+def _pick(options: list[str], seed_text: str, n: int) -> list[str]:
+    """``n`` options chosen by the topic, so different campaigns hear different angles."""
+    rng = random.Random(int(hashlib.sha256(seed_text.encode()).hexdigest()[:8], 16))
+    return rng.sample(options, k=n)
 
 
 def _piece(payload: dict[str, Any]) -> dict[str, Any]:
