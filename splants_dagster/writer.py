@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from splants_dagster.platforms import (
@@ -40,6 +40,8 @@ TONE_OPENERS: dict[str, list[str]] = {
 }
 
 CTA_DEFAULTS = ["Learn more", "Get started today", "See how it works", "Try it this week", "Join us"]
+# what a keyword slot says once the keywords' budgets are spent (reads well in every template)
+NEUTRAL_REFERENCES = ["this approach", "the switch", "a better routine"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,26 @@ class Ctx:
     research: dict[str, Any]
     pillar: dict[str, Any] | None
     variant: dict[str, Any] | None
+    uses: dict[str, int] = field(default_factory=dict)
+
+    def keyword_budget(self, keyword: str) -> int:
+        """How often a keyword may appear in the body: about 1.5% of the target words (SEO density stays
+        under the 2.5% stuffing line), at least once."""
+        target = (int(self.piece.get("min_words", 50)) + int(self.piece.get("max_words", 100))) / 2
+        return max(1, int(0.015 * target / max(1, len(keyword.split()))))
+
+    def keyword(self, slot: int) -> str:
+        """The keyword for a template slot ({kw}=0, {kw2}=1, {kw3}=2): the slot's own keyword while its
+        budget lasts, then another keyword with budget left, then a neutral phrase."""
+        kws = self.keywords
+        order = [kws[slot % len(kws)], *(k for k in kws if k != kws[slot % len(kws)])]
+        for keyword in order:
+            if self.uses.get(keyword, 0) < self.keyword_budget(keyword):
+                self.uses[keyword] = self.uses.get(keyword, 0) + 1
+                return keyword
+        fallback = NEUTRAL_REFERENCES[sum(self.uses.values()) % len(NEUTRAL_REFERENCES)]
+        self.uses["(neutral)"] = self.uses.get("(neutral)", 0) + 1
+        return fallback
 
     @property
     def keywords(self) -> list[str]:
@@ -89,11 +111,21 @@ class Ctx:
 
     @property
     def tone(self) -> str:
+        # a tone variant names the tone it is written in
+        if self.variant_dimension == "tone" and (self.variant or {}).get("tone"):
+            return self.variant["tone"]
         return self.brief.get("tone", "professional")
 
     @property
     def cta(self) -> str:
+        # a CTA variant names its call to action
+        if self.variant_dimension == "cta" and (self.variant or {}).get("cta"):
+            return self.variant["cta"]
         return self.brief.get("call_to_action") or CTA_DEFAULTS[0]
+
+    @property
+    def variant_dimension(self) -> str | None:
+        return (self.variant or {}).get("dimension")
 
     @property
     def link(self) -> str | None:
@@ -105,7 +137,7 @@ class Ctx:
 
     @property
     def questions(self) -> list[str]:
-        return self.research.get("questions") or [f"What is {self.primary}, and why does it matter?"]
+        return self.research.get("questions") or [f"What should you know about {self.primary}?"]
 
     @property
     def motivations(self) -> list[str]:
@@ -199,7 +231,13 @@ def _title(ctx: Ctx, rng: random.Random, style: str) -> str:
             f"Getting {kw} Right: A Practical Guide",
         ]
     fitting = [o for o in options if len(o) <= SEO_TITLE_MAX]
-    return rng.choice(fitting) if fitting else truncate_words(f"{kw}: A Guide", SEO_TITLE_MAX).rstrip("…")
+    if not fitting:
+        return truncate_words(f"{kw}: A Guide", SEO_TITLE_MAX).rstrip("…")
+    if ctx.variant_dimension in ("hook", "headline"):
+        # the original's choice (same seed, no variant), moved on by the variant's index
+        base = random.Random(seed_for(ctx.piece["piece_id"], style, "")).choice(fitting)
+        return fitting[(fitting.index(base) + int(ctx.variant.get("index", 1))) % len(fitting)]
+    return rng.choice(fitting)
 
 
 def _title_case(text: str) -> str:
@@ -295,13 +333,23 @@ TEMPLATE_STEPS = [
 ]
 
 
+class _Slots(dict):
+    """Template values; keyword slots are resolved only when a template uses them (budgeted)."""
+
+    def __init__(self, ctx: Ctx, values: dict[str, str]):
+        super().__init__(values)
+        self.ctx = ctx
+
+    def __missing__(self, key: str) -> str:
+        slots = {"kw": 0, "kw2": 1, "kw3": 2}
+        if key not in slots:
+            raise KeyError(key)
+        return self.ctx.keyword(slots[key])
+
+
 def _fill(template: str, ctx: Ctx, rng: random.Random) -> str:
-    kws = ctx.keywords
     question = rng.choice(ctx.questions).rstrip("?") + "?"
     values = {
-        "kw": kws[0],
-        "kw2": kws[1 % len(kws)],
-        "kw3": kws[2 % len(kws)],
         "aud": ctx.audience_short,
         "brand": ctx.brand_name,
         "pain": lower_first(rng.choice(ctx.pains).rstrip(".")),
@@ -310,7 +358,7 @@ def _fill(template: str, ctx: Ctx, rng: random.Random) -> str:
         "opener": rng.choice(TONE_OPENERS.get(ctx.tone, TONE_OPENERS["professional"])),
         "cta": ctx.cta,
     }
-    text = template.format(**values)
+    text = template.format_map(_Slots(ctx, values))
     return re.sub(r"\.\.+", ".", upper_first(text))
 
 
@@ -400,6 +448,16 @@ VALUE_LINES = [
     "Made for {aud} who want {motivation}.",
     "Honest answers, no hype.",
 ]
+# the problem-solution template's three beats, each with several phrasings (picked by the piece's seed,
+# so two campaigns built on the same template do not read alike)
+TEMPLATE_PROBLEM = ["Tired of {pain}?", "Still dealing with {pain}?", "Done with {pain}?", "Sick of {pain}?"]
+TEMPLATE_TURN = [
+    "There is an easier way.",
+    "It does not have to be hard.",
+    "We made it simple.",
+    "Good news: it gets easier.",
+]
+TEMPLATE_ANSWER = ["Meet {kw}.", "Say hello to {kw}.", "Try {kw}.", "Discover {kw}."]
 PLATFORM_CLOSERS = {
     "instagram": "Save this for later and share it with a friend who needs it.",
     "facebook": "What would you add? Tell us in the comments.",
@@ -416,9 +474,21 @@ AD_HEADLINES = [
 AD_LINES = [
     "Designed for {aud}.",
     "Get {motivation} without the hassle.",
-    "From {brand}: honest answers and no hype.",
-    "Straightforward, friendly and built around your routine.",
+    "Honest answers and no hype.",
+    "Simple, friendly and made for your routine.",
 ]
+
+
+def _variant_opening(options: list[str], ctx: Ctx, offset: int) -> str:
+    """The opening line; a hook variant asked to keep the keyword (``variant["keyword"]``) picks, by its
+    index, one of the other openings that name the primary keyword."""
+    variant = ctx.variant or {}
+    if ctx.variant_dimension in ("hook", "headline") and variant.get("keyword"):
+        original = rotate(options, ctx, 0)
+        keeping = [o for o in options if "{kw}" in o and o != original]
+        if keeping:
+            return rotate(keeping, ctx, int(variant.get("index", 1)) - 1)
+    return rotate(options, ctx, offset)
 
 
 def _short_post(ctx: Ctx, rng: random.Random, style: str) -> dict[str, Any]:
@@ -427,21 +497,25 @@ def _short_post(ctx: Ctx, rng: random.Random, style: str) -> dict[str, Any]:
     dimension = (ctx.variant or {}).get("dimension")
     shift = (ctx.variant or {}).get("index", 0) if dimension in ("hook", "headline") else 0
     if spec["content_type"] == "ad_copy":
-        headline = _fill(rotate(AD_HEADLINES, ctx, shift + (2 if style == "template" else 0)), ctx, rng)
+        offset = shift + (2 if style == "template" else 0)
+        headline = _fill(_variant_opening(AD_HEADLINES, ctx, offset), ctx, rng)
         lines = [headline, _fill(rotate(AD_LINES, ctx, 1 if style == "template" else 0), ctx, rng)]
     elif style == "template":
         lines = [
-            _fill("{aud}: tired of {pain}?", ctx, rng),
-            _fill("Here is a simpler way with {kw}.", ctx, rng),
+            _fill(rng.choice(TEMPLATE_PROBLEM), ctx, rng),
+            rng.choice(TEMPLATE_TURN),
+            _fill(rng.choice(TEMPLATE_ANSWER), ctx, rng),
         ]
     else:
-        lines = [_fill(rotate(HOOKS, ctx, shift), ctx, rng)]
+        lines = [_fill(_variant_opening(HOOKS, ctx, shift), ctx, rng)]
         lines += [_fill(t, ctx, rng) for t in rng.sample(VALUE_LINES, k=2)]
         closer = PLATFORM_CLOSERS.get(spec["platform"])
         if closer:
             lines.append(closer)
     cta = (
-        ctx.cta if dimension != "cta" else rotate(CTA_DEFAULTS[1:], ctx, (ctx.variant or {}).get("index", 0))
+        ctx.cta
+        if dimension != "cta" or (ctx.variant or {}).get("cta")
+        else rotate(CTA_DEFAULTS[1:], ctx, (ctx.variant or {}).get("index", 0))
     )
     closing = f"{cta}: {ctx.link}" if ctx.link else f"{cta}."
     body_lines = [*lines, closing]

@@ -1,0 +1,249 @@
+"""The QA report per campaign: seven checks on every piece, auto-fix, A/B variants and human reviews.
+
+A/B variants are made inside this step rather than in an asset of their own: one materialization then
+leaves a consistent ``qa_status`` for originals and variants alike, the blocking checks gate both, and
+publishing depends on a single asset. Variants are reused across re-runs while their source is unchanged.
+"""
+
+import datetime as dt
+
+import dagster as dg
+
+from splants_dagster.defs.campaigns.common import set_status, stored_brief
+from splants_dagster.defs.partitions import CAMPAIGN_SCOPE, campaign_partitions
+from splants_dagster.defs.qa.checks import QA_CHECK_SPECS, check_results
+from splants_dagster.defs.resources import LLMResource, ProjectResource, WarehouseResource
+from splants_dagster.prompts import brief_payload
+from splants_dagster.qa.assist import QAAssistant
+from splants_dagster.qa.campaign import CampaignInputs, CampaignQA, run_campaign
+from splants_dagster.qa.engine import WEIGHTS
+from splants_dagster.qa.model import CHECK_NAMES
+from splants_dagster.qa.reviews import ReviewFileError, load_reviews, review_file
+from splants_dagster.report import md_table
+from splants_dagster.research import Research
+
+TEXT_COLUMNS = (
+    "title",
+    "body",
+    "rendered",
+    "seo_title",
+    "meta_description",
+    "subject",
+    "preheader",
+    "cta",
+    "hashtags",
+    "word_count",
+    "char_count",
+    "flesch_reading_ease",
+    "adjustments",
+)
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+def _replace(conn, table: str, where: str, params: list, rows: list[dict]) -> None:
+    conn.execute(f"DELETE FROM {table} WHERE {where}", params)
+    if rows:
+        cols = list(rows[0].keys())
+        quoted = ", ".join(f'"{c}"' for c in cols)
+        conn.executemany(
+            f"INSERT INTO {table} ({quoted}) VALUES ({', '.join('?' for _ in cols)})",
+            [tuple(r[c] for c in cols) for r in rows],
+        )
+
+
+def _write(store, result: CampaignQA, previous_status: dict) -> None:
+    cid = result.campaign_id
+    where = "campaign_id = ?"
+    variant_rows = [p.row for p in result.pieces.values() if p.is_variant]
+    flagged = any(p.status == "flagged" for p in result.pieces.values())
+    with store.write() as conn:
+        conn.execute("BEGIN TRANSACTION")
+        try:
+            for p in result.pieces.values():
+                if not p.is_variant and p.changed:
+                    conn.execute(
+                        f"UPDATE content_pieces SET {', '.join(f'{c} = ?' for c in TEXT_COLUMNS)} WHERE piece_id = ?",
+                        [*(p.row[c] for c in TEXT_COLUMNS), p.piece_id],
+                    )
+            _replace(conn, "content_pieces", f"{where} AND variant_of IS NOT NULL", [cid], variant_rows)
+            _replace(conn, "qa_results", where, [cid], result.results_rows())
+            _replace(conn, "qa_findings", where, [cid], result.findings_rows())
+            _replace(conn, "qa_status", where, [cid], result.status_rows(previous_status))
+            _replace(conn, "variants", where, [cid], result.variant_rows())
+            _replace(conn, "qa_originals", where, [cid], result.original_rows())
+            _replace(conn, "qa_reviews", where, [cid], result.review_rows)
+            set_status(conn, cid, "qa_review" if flagged else "qa_passed")
+            conn.execute("COMMIT")
+        except Exception:
+            conn.execute("ROLLBACK")
+            raise
+
+
+def _worst_findings(result: CampaignQA, limit: int = 15) -> list[dict]:
+    rows = []
+    for p in result.pieces.values():
+        for name, c in p.outcome.evaluation.checks.items():
+            for f in c.findings:
+                if f.severity == "info":
+                    continue
+                rows.append(
+                    {
+                        "piece": p.piece_id,
+                        "status": p.status,
+                        "check": name,
+                        "severity": f.severity,
+                        "excerpt": f.excerpt[:80],
+                        "message": f.message,
+                        "suggestion": f.suggestion,
+                        "_key": (SEVERITY_ORDER[f.severity], -WEIGHTS[name], c.score),
+                    }
+                )
+    rows.sort(key=lambda r: r["_key"])
+    return rows[:limit]
+
+
+@dg.asset(
+    group_name="qa",
+    kinds={"python", "duckdb"},
+    partitions_def=campaign_partitions,
+    deps=["content_suite"],
+    pool="duckdb_write",
+    tags=CAMPAIGN_SCOPE,
+    check_specs=QA_CHECK_SPECS,
+)
+def qa_report(
+    context: dg.AssetExecutionContext,
+    project: ProjectResource,
+    warehouse: WarehouseResource,
+    llm: LLMResource,
+) -> dg.MaterializeResult:
+    """Grammar, uniqueness, brand voice, facts, SEO, legal and readability for every piece of the campaign
+    (score, pass/fail and findings each); pieces scoring 0.6-0.8 are auto-fixed and re-checked (at most 2
+    rounds), below 0.6 flagged for a human, from 0.8 approved; approved pieces get A/B variants, QA'd the
+    same way; decisions in reviews/<campaign>.yaml are applied. Flagged or non-compliant pieces block
+    publishing."""
+    campaign_id = context.partition_key
+    store = warehouse.store()
+    brief = stored_brief(store, campaign_id)
+    brand = project.brand()
+    pieces = store.query(
+        "SELECT * FROM content_pieces WHERE campaign_id = ? AND variant_of IS NULL ORDER BY piece_id",
+        [campaign_id],
+    )
+    if not pieces:
+        raise dg.Failure(f"campaign {campaign_id!r} has no content: materialize content_suite first")
+    found = store.query("SELECT research_json FROM research_briefs WHERE campaign_id = ?", [campaign_id])
+    research = Research.from_json(found[0]["research_json"]) if found else None
+    sources = {
+        r["ref"]: r["text"]
+        for r in store.query(
+            "SELECT ref, text FROM research_sources WHERE campaign_id = ? AND ok", [campaign_id]
+        )
+    }
+    path = review_file(project.paths.reviews_dir, campaign_id)
+    try:
+        reviews = load_reviews(path)
+    except ReviewFileError as err:
+        raise dg.Failure(
+            description=f"bad review file: {err}",
+            metadata={
+                "problems": dg.MetadataValue.md(
+                    md_table(err.as_rows(), ["file", "field", "value", "message"])
+                )
+            },
+        ) from None
+
+    def by_piece(sql: str) -> dict[str, dict]:
+        return {r["piece_id"]: r for r in store.query(sql, [campaign_id])}
+
+    previous_status = by_piece("SELECT * FROM qa_status WHERE campaign_id = ?")
+    inputs = CampaignInputs(
+        campaign_id=campaign_id,
+        brief=brief,
+        brand=brand,
+        research=research,
+        sources=sources,
+        pieces=pieces,
+        stored_originals=by_piece("SELECT * FROM qa_originals WHERE campaign_id = ?"),
+        stored_variants=by_piece("SELECT * FROM variants WHERE campaign_id = ?"),
+        earlier={
+            r["piece_id"]: r["body"]
+            for r in store.query(
+                "SELECT piece_id, body FROM content_pieces WHERE campaign_id <> ? AND variant_of IS NULL",
+                [campaign_id],
+            )
+        },
+        reviews=reviews,
+        previous_reviews=by_piece("SELECT * FROM qa_reviews WHERE campaign_id = ?"),
+        review_file=str(path),
+        now=dt.datetime.now(dt.UTC),
+    )
+    real_llm = not llm.provider_impl().is_offline
+    with llm.client(warehouse, campaign_id, "qa_report", context.run.run_id) as client:
+        assistant = QAAssistant(client, brand, brief_payload(brief)) if real_llm else None
+        result = client.run(run_campaign(inputs, client, assistant, llm.concurrency))
+        totals = client.totals()
+    _write(store, result, previous_status)
+
+    for note in result.notes + result.review_notes:
+        context.log.warning(note)
+    if assistant is not None:
+        for problem in assistant.problems:
+            context.log.warning(f"LLM assist: {problem}")
+    all_pieces = list(result.pieces.values())
+    counts = result.status_counts()
+    scores = [p.outcome.score for p in all_pieces]
+    pass_rates = {
+        name: round(
+            sum(1 for p in all_pieces if p.outcome.evaluation.checks[name].passed) / len(all_pieces), 4
+        )
+        for name in CHECK_NAMES
+    }
+    variants = [p for p in all_pieces if p.is_variant]
+    context.log.info(
+        f"QA of {campaign_id}: {len(all_pieces)} pieces ({len(variants)} variants): "
+        + ", ".join(f"{k} {v}" for k, v in counts.items())
+    )
+    table = [
+        {
+            "piece": p.piece_id,
+            "status": p.status,
+            "qa_score": p.outcome.score,
+            "rounds": p.outcome.fix_rounds,
+            "by": p.decided_by,
+            "failing": ", ".join(p.outcome.evaluation.failing),
+        }
+        for p in all_pieces
+    ]
+    metadata = {
+        "pieces": dg.MetadataValue.int(len(all_pieces)),
+        "originals": dg.MetadataValue.int(len(all_pieces) - len(variants)),
+        "variants": dg.MetadataValue.int(len(variants)),
+        **{s: dg.MetadataValue.int(n) for s, n in counts.items()},
+        "status_counts": dg.MetadataValue.json(counts),
+        "avg_qa_score": dg.MetadataValue.float(round(sum(scores) / len(scores), 4)),
+        "min_qa_score": dg.MetadataValue.float(min(scores)),
+        **{f"pass_rate_{name}": dg.MetadataValue.float(rate) for name, rate in pass_rates.items()},
+        "fixes_applied": dg.MetadataValue.int(sum(len(p.outcome.fixes) for p in all_pieces)),
+        "worst_findings": dg.MetadataValue.md(
+            md_table(
+                _worst_findings(result), ["piece", "check", "severity", "excerpt", "message", "suggestion"]
+            )
+        ),
+        "pieces_table": dg.MetadataValue.md(
+            md_table(table, ["piece", "status", "qa_score", "rounds", "by", "failing"])
+        ),
+        "review_file": dg.MetadataValue.path(str(path)),
+        "review_entries": dg.MetadataValue.int(len(reviews)),
+        "llm": llm.label(),
+        "llm_assist": "on (judge and rewrite)"
+        if real_llm
+        else "off (offline provider: rule-based checks only)",
+        "llm_calls": dg.MetadataValue.int(int(totals["calls"])),
+        "cost_usd": dg.MetadataValue.float(float(totals["cost_usd"])),
+    }
+    if result.notes or result.review_notes:
+        metadata["notes"] = dg.MetadataValue.md(
+            "\n".join(f"- {n}" for n in result.notes + result.review_notes)
+        )
+    return dg.MaterializeResult(metadata=metadata, check_results=check_results(result, brief.variants))
