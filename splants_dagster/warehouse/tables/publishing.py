@@ -1,7 +1,13 @@
-"""The publishing schedule and the publication state machine (one row per piece × platform).
+"""The publishing schedule, the publication state machine (one row per piece × platform) and webhooks.
 
-``publications.status``: pending → in_flight → published | failed (retried later) | dry_run.
-The row is written before the remote call (in_flight, with its idempotency key) and after it.
+``publications.status``: pending → in_flight → published | failed (retried at ``next_attempt_at``) |
+dry_run. The row is written before the remote call (in_flight, with its idempotency key) and after it,
+each time in its own short write session. ``needs_review`` marks an item a person must look at (outcome
+unknown on a platform without a lookup, a refusal by the platform, too many attempts); it is never sent
+again automatically. See docs/publishing.md.
+
+``webhook_queue`` holds one row per (event, endpoint); ``webhook_deliveries`` logs every attempt. Webhook
+URLs can carry secrets, so only a redacted reference (scheme, host and a short hash) is stored.
 """
 
 DDL = [
@@ -11,6 +17,10 @@ DDL = [
         publish_at TIMESTAMPTZ, slot_source VARCHAR, slot_score DOUBLE, created_at TIMESTAMPTZ
     )
     """,
+    "ALTER TABLE schedule ADD COLUMN IF NOT EXISTS publish_at_local VARCHAR",
+    "ALTER TABLE schedule ADD COLUMN IF NOT EXISTS exploration BOOLEAN",
+    "ALTER TABLE schedule ADD COLUMN IF NOT EXISTS is_pillar BOOLEAN",
+    "ALTER TABLE schedule ADD COLUMN IF NOT EXISTS variant_of VARCHAR",
     """
     CREATE TABLE IF NOT EXISTS publications (
         piece_id VARCHAR, platform VARCHAR, campaign_id VARCHAR, idempotency_key VARCHAR PRIMARY KEY,
@@ -18,13 +28,45 @@ DDL = [
         last_error VARCHAR, next_attempt_at TIMESTAMPTZ, published_at TIMESTAMPTZ, updated_at TIMESTAMPTZ
     )
     """,
+    "ALTER TABLE publications ADD COLUMN IF NOT EXISTS publish_at TIMESTAMPTZ",
+    "ALTER TABLE publications ADD COLUMN IF NOT EXISTS needs_review BOOLEAN DEFAULT false",
+    "ALTER TABLE publications ADD COLUMN IF NOT EXISTS outcome_unknown BOOLEAN DEFAULT false",
+    "ALTER TABLE publications ADD COLUMN IF NOT EXISTS progress JSON",
+    "ALTER TABLE publications ADD COLUMN IF NOT EXISTS fallback_reason VARCHAR",
+    "ALTER TABLE publications ADD COLUMN IF NOT EXISTS first_attempt_at TIMESTAMPTZ",
+    "ALTER TABLE publications ADD COLUMN IF NOT EXISTS in_flight_since TIMESTAMPTZ",
+    "ALTER TABLE publications ADD COLUMN IF NOT EXISTS run_id VARCHAR",
+    "ALTER TABLE publications ADD COLUMN IF NOT EXISTS dry_run_payload JSON",
+    """
+    CREATE TABLE IF NOT EXISTS webhook_queue (
+        event_id VARCHAR, url_ref VARCHAR, event_type VARCHAR, piece_id VARCHAR, platform VARCHAR,
+        idempotency_key VARCHAR, payload VARCHAR, status VARCHAR, attempts INTEGER,
+        next_attempt_at TIMESTAMPTZ, last_error VARCHAR, created_at TIMESTAMPTZ, delivered_at TIMESTAMPTZ,
+        PRIMARY KEY (event_id, url_ref)
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS webhook_deliveries (
+        event_id VARCHAR, url_ref VARCHAR, event_type VARCHAR, attempt INTEGER, status_code INTEGER,
+        ok BOOLEAN, error VARCHAR, duration_ms DOUBLE, attempted_at TIMESTAMPTZ
+    )
+    """,
 ]
 
 VIEWS = {
-    "schedule": "SELECT piece_id, campaign_id, platform, publish_at, slot_source, content_type, slot_score FROM core.schedule",
+    "schedule": """
+        SELECT piece_id, campaign_id, platform, publish_at, slot_source, content_type, slot_score,
+               publish_at_local, exploration, is_pillar, variant_of
+        FROM core.schedule
+    """,
     "publications": """
         SELECT piece_id, platform, status, remote_id, url, attempts, last_error, published_at,
-               campaign_id, publisher, idempotency_key, updated_at
+               campaign_id, publisher, idempotency_key, updated_at,
+               needs_review, next_attempt_at, publish_at, fallback_reason
         FROM core.publications
+    """,
+    "webhook_deliveries": """
+        SELECT event_id, url_ref, event_type, attempt, status_code, ok, error, duration_ms, attempted_at
+        FROM core.webhook_deliveries
     """,
 }

@@ -1,0 +1,1 @@
+"""Publishing: the schedule per campaign, the publishing step, its job and sensor."""

@@ -1,0 +1,401 @@
+"""The publication state machine in the warehouse: one row per (piece, platform), keyed by its
+idempotency key. Every function takes a connection of a ``Warehouse.write()`` session (``USE core`` set);
+callers keep those sessions short and never hold one during a network call.
+
+    pending ──claim──▶ in_flight ──▶ published
+                          │  ├──▶ failed (Retryable: next_attempt_at) ──claim──▶ in_flight ...
+                          │  └──▶ failed + needs_review (Permanent, or too many attempts)
+                          └── run died: next run reconciles ──▶ published | claim again | needs_review
+    pending ──dry run──▶ dry_run (a real run still publishes it)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from typing import Any
+
+import duckdb
+
+from splants_dagster.publishing.base import PublishItem, PublishResult, idempotency_key
+
+PUBLISHABLE = ("approved", "auto_fixed")
+
+
+def publishable_sql(alias: str = "c") -> str:
+    """SQL condition: the content piece ``alias`` may be published. Its own QA decision is approved or
+    auto_fixed; a variant QA has not judged separately inherits its parent's decision (QA only derives
+    variants from approved pieces)."""
+    ok = ", ".join(f"'{s}'" for s in PUBLISHABLE)
+    return (
+        f"(EXISTS (SELECT 1 FROM qa_status q WHERE q.piece_id = {alias}.piece_id AND q.status IN ({ok}))"
+        f" OR ({alias}.variant_of IS NOT NULL"
+        f" AND NOT EXISTS (SELECT 1 FROM qa_status q WHERE q.piece_id = {alias}.piece_id)"
+        f" AND EXISTS (SELECT 1 FROM qa_status q WHERE q.piece_id = {alias}.variant_of AND q.status IN ({ok}))))"
+    )
+
+
+def _rows(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+
+def due_rows(
+    conn: duckdb.DuckDBPyConnection,
+    now: dt.datetime,
+    campaign: str | None = None,
+    force_now: bool = False,
+) -> list[dict[str, Any]]:
+    """Scheduled, approved, unpublished items that are due (or all of them with ``force_now``), plus any
+    left in flight by a run that died; an item waiting for ``next_attempt_at`` (including an in-flight one
+    whose lookup failed) waits unless ``force_now``. Items marked for review are never picked up."""
+    sql = f"""
+        SELECT s.piece_id, s.campaign_id, s.platform, s.content_type, s.publish_at,
+               c.title, c.body, c.rendered, c.seo_title, c.meta_description, c.subject, c.preheader, c.cta,
+               c.hashtags, c.is_pillar, c.variant_of, cp.keywords, cp.brief_json,
+               p.idempotency_key, p.status, coalesce(p.attempts, 0) AS attempts, p.progress,
+               coalesce(p.outcome_unknown, false) AS outcome_unknown, p.next_attempt_at, p.first_attempt_at
+        FROM schedule s
+        JOIN content_pieces c ON c.piece_id = s.piece_id
+        LEFT JOIN campaigns cp ON cp.campaign_id = s.campaign_id
+        LEFT JOIN publications p ON p.piece_id = s.piece_id AND p.platform = s.platform
+        WHERE {publishable_sql("c")}
+          AND coalesce(p.status, 'pending') <> 'published'
+          AND NOT coalesce(p.needs_review, false)
+          AND (? IS NULL OR s.campaign_id = ?)
+          AND (p.status = 'in_flight' OR ? OR s.publish_at <= ?)
+          AND (? OR p.next_attempt_at IS NULL OR p.next_attempt_at <= ?)
+        ORDER BY s.publish_at, s.piece_id
+    """
+    return _rows(conn.execute(sql, [campaign, campaign, force_now, now, force_now, now]))
+
+
+def item_from_row(row: dict[str, Any]) -> PublishItem:
+    link = None
+    if row.get("brief_json"):
+        try:
+            link = json.loads(row["brief_json"]).get("link")
+        except ValueError:
+            link = None
+    publish_at = row["publish_at"]
+    if publish_at.tzinfo is None:
+        publish_at = publish_at.replace(tzinfo=dt.UTC)
+    first = row.get("first_attempt_at")
+    return PublishItem(
+        idempotency_key=row.get("idempotency_key") or idempotency_key(row["piece_id"], row["platform"]),
+        piece_id=row["piece_id"],
+        campaign_id=row["campaign_id"],
+        platform=row["platform"],
+        content_type=row.get("content_type") or "",
+        title=row.get("title") or "",
+        body=row.get("body") or "",
+        rendered=row.get("rendered") or row.get("body") or "",
+        publish_at=publish_at,
+        seo_title=row.get("seo_title"),
+        meta_description=row.get("meta_description"),
+        subject=row.get("subject"),
+        preheader=row.get("preheader"),
+        cta=row.get("cta"),
+        hashtags=tuple(row.get("hashtags") or ()),
+        keywords=tuple(row.get("keywords") or ()),
+        is_pillar=bool(row.get("is_pillar")),
+        variant_of=row.get("variant_of"),
+        link=link,
+        first_attempt_at=first.replace(tzinfo=dt.UTC)
+        if first is not None and first.tzinfo is None
+        else first,
+    )
+
+
+def load(conn: duckdb.DuckDBPyConnection, key: str) -> dict[str, Any] | None:
+    rows = _rows(conn.execute("SELECT * FROM publications WHERE idempotency_key = ?", [key]))
+    return rows[0] if rows else None
+
+
+def progress_of(row: dict[str, Any] | None) -> dict[str, Any]:
+    if not row or not row.get("progress"):
+        return {}
+    value = row["progress"]
+    return json.loads(value) if isinstance(value, str) else dict(value)
+
+
+def _upsert(conn: duckdb.DuckDBPyConnection, item: PublishItem, values: dict[str, Any]) -> None:
+    base = {
+        "idempotency_key": item.idempotency_key,
+        "piece_id": item.piece_id,
+        "platform": item.platform,
+        "campaign_id": item.campaign_id,
+        "publish_at": item.publish_at,
+    }
+    row = {**base, **values}
+    cols = list(row)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c != "idempotency_key")
+    conn.execute(
+        f"INSERT INTO publications ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)}) "
+        f"ON CONFLICT (idempotency_key) DO UPDATE SET {updates}",
+        [row[c] for c in cols],
+    )
+
+
+def claim(
+    conn: duckdb.DuckDBPyConnection,
+    item: PublishItem,
+    publisher: str,
+    now: dt.datetime,
+    run_id: str | None,
+    progress: dict[str, Any],
+    fallback_reason: str | None,
+) -> int:
+    """Write ``in_flight`` before the remote call; returns the attempt number."""
+    row = load(conn, item.idempotency_key) or {}
+    attempts = int(row.get("attempts") or 0) + 1
+    _upsert(
+        conn,
+        item,
+        {
+            "status": "in_flight",
+            "publisher": publisher,
+            "attempts": attempts,
+            "progress": json.dumps(progress) if progress else None,
+            "first_attempt_at": row.get("first_attempt_at") or now,
+            "in_flight_since": now,
+            "run_id": run_id,
+            "fallback_reason": fallback_reason,
+            "outcome_unknown": False,
+            "needs_review": False,
+            "updated_at": now,
+        },
+    )
+    return attempts
+
+
+def save_progress(
+    conn: duckdb.DuckDBPyConnection, key: str, progress: dict[str, Any], now: dt.datetime
+) -> None:
+    conn.execute(
+        "UPDATE publications SET progress = ?, updated_at = ? WHERE idempotency_key = ?",
+        [json.dumps(progress), now, key],
+    )
+
+
+def mark_published(
+    conn: duckdb.DuckDBPyConnection,
+    item: PublishItem,
+    publisher: str,
+    result: PublishResult,
+    now: dt.datetime,
+    fallback_reason: str | None,
+) -> None:
+    _upsert(
+        conn,
+        item,
+        {
+            "status": "published",
+            "publisher": publisher,
+            "remote_id": result.remote_id,
+            "url": result.url,
+            "last_error": None,
+            "next_attempt_at": None,
+            "needs_review": False,
+            "outcome_unknown": False,
+            "published_at": now,
+            "fallback_reason": fallback_reason,
+            "updated_at": now,
+        },
+    )
+
+
+def mark_failed(
+    conn: duckdb.DuckDBPyConnection,
+    item: PublishItem,
+    error: str,
+    now: dt.datetime,
+    next_attempt_at: dt.datetime | None,
+    needs_review: bool,
+    outcome_unknown: bool = False,
+) -> None:
+    conn.execute(
+        "UPDATE publications SET status = 'failed', last_error = ?, next_attempt_at = ?, needs_review = ?,"
+        " outcome_unknown = ?, in_flight_since = NULL, updated_at = ? WHERE idempotency_key = ?",
+        [error[:2000], next_attempt_at, needs_review, outcome_unknown, now, item.idempotency_key],
+    )
+
+
+def mark_unknown_for_review(
+    conn: duckdb.DuckDBPyConnection,
+    item: PublishItem,
+    note: str,
+    now: dt.datetime,
+    progress: dict[str, Any] | None,
+) -> None:
+    """The outcome cannot be known and the platform has no lookup: leave it in flight, flag it for a person."""
+    _upsert(
+        conn,
+        item,
+        {
+            "status": "in_flight",
+            "needs_review": True,
+            "outcome_unknown": True,
+            "last_error": note[:2000],
+            "next_attempt_at": None,
+            "progress": json.dumps(progress) if progress else None,
+            "updated_at": now,
+        },
+    )
+
+
+def mark_dry_run(
+    conn: duckdb.DuckDBPyConnection,
+    item: PublishItem,
+    publisher: str,
+    payload: dict[str, Any],
+    now: dt.datetime,
+    fallback_reason: str | None,
+) -> bool:
+    """Record what a dry run would send; only touches items nothing real has happened to yet."""
+    row = load(conn, item.idempotency_key)
+    if row and row.get("status") not in (None, "pending", "dry_run"):
+        return False
+    _upsert(
+        conn,
+        item,
+        {
+            "status": "dry_run",
+            "publisher": publisher,
+            "dry_run_payload": json.dumps(payload, default=str),
+            "fallback_reason": fallback_reason,
+            "attempts": int((row or {}).get("attempts") or 0),
+            "updated_at": now,
+        },
+    )
+    return True
+
+
+def ensure_pending(conn: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]], now: dt.datetime) -> int:
+    """A ``pending`` row for every newly scheduled (piece, platform); existing rows keep their state."""
+    added = 0
+    for r in rows:
+        key = idempotency_key(r["piece_id"], r["platform"])
+        before = conn.execute(
+            "SELECT count(*) FROM publications WHERE idempotency_key = ?", [key]
+        ).fetchone()[0]
+        if before:
+            conn.execute(
+                "UPDATE publications SET publish_at = ? WHERE idempotency_key = ? AND status IN ('pending', 'dry_run', 'failed')",
+                [r["publish_at"], key],
+            )
+            continue
+        conn.execute(
+            "INSERT INTO publications (idempotency_key, piece_id, platform, campaign_id, status, attempts, publish_at,"
+            " needs_review, outcome_unknown, updated_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, false, false, ?)",
+            [key, r["piece_id"], r["platform"], r["campaign_id"], r["publish_at"], now],
+        )
+        added += 1
+    return added
+
+
+def event_id(key: str, event_type: str) -> str:
+    return "evt_" + hashlib.sha256(f"{key}|{event_type}".encode()).hexdigest()[:24]
+
+
+def enqueue_event(
+    conn: duckdb.DuckDBPyConnection,
+    item: PublishItem,
+    event_type: str,
+    body: bytes,
+    url_refs: list[str],
+    now: dt.datetime,
+) -> str:
+    """One queue row per endpoint, in the same session as the state change that caused the event."""
+    eid = event_id(item.idempotency_key, event_type)
+    for ref in url_refs:
+        conn.execute(
+            "INSERT INTO webhook_queue (event_id, url_ref, event_type, piece_id, platform, idempotency_key, payload,"
+            " status, attempts, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)"
+            " ON CONFLICT (event_id, url_ref) DO NOTHING",
+            [
+                eid,
+                ref,
+                event_type,
+                item.piece_id,
+                item.platform,
+                item.idempotency_key,
+                body.decode(),
+                now,
+                now,
+            ],
+        )
+    return eid
+
+
+def due_webhooks(conn: duckdb.DuckDBPyConnection, now: dt.datetime) -> list[dict[str, Any]]:
+    return _rows(
+        conn.execute(
+            "SELECT * FROM webhook_queue WHERE status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
+            " ORDER BY created_at, event_id, url_ref",
+            [now],
+        )
+    )
+
+
+def record_delivery(
+    conn: duckdb.DuckDBPyConnection,
+    row: dict[str, Any],
+    attempts: list[Any],
+    status: str,
+    next_attempt_at: dt.datetime | None,
+    now: dt.datetime,
+) -> None:
+    for a in attempts:
+        conn.execute(
+            "INSERT INTO webhook_deliveries (event_id, url_ref, event_type, attempt, status_code, ok, error, duration_ms,"
+            " attempted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                row["event_id"],
+                row["url_ref"],
+                row["event_type"],
+                a.attempt,
+                a.status_code,
+                a.ok,
+                a.error,
+                a.duration_ms,
+                now,
+            ],
+        )
+    last_error = next((a.error for a in reversed(attempts) if a.error), None)
+    conn.execute(
+        "UPDATE webhook_queue SET status = ?, attempts = attempts + ?, next_attempt_at = ?, last_error = ?,"
+        " delivered_at = CASE WHEN ? = 'delivered' THEN ? ELSE delivered_at END WHERE event_id = ? AND url_ref = ?",
+        [status, len(attempts), next_attempt_at, last_error, status, now, row["event_id"], row["url_ref"]],
+    )
+
+
+def resolve(
+    conn: duckdb.DuckDBPyConnection,
+    key: str,
+    *,
+    published: bool,
+    now: dt.datetime,
+    remote_id: str | None = None,
+    url: str | None = None,
+) -> dict[str, Any] | None:
+    """A person's decision on an item marked for review: it is out there (published) or it is not
+    (retry: back to pending, keeping the progress of confirmed parts)."""
+    row = load(conn, key)
+    if row is None:
+        return None
+    if published:
+        conn.execute(
+            "UPDATE publications SET status = 'published', needs_review = false, outcome_unknown = false,"
+            " remote_id = coalesce(?, remote_id), url = coalesce(?, url), published_at = coalesce(published_at, ?),"
+            " last_error = 'resolved by hand: published', next_attempt_at = NULL, updated_at = ? WHERE idempotency_key = ?",
+            [remote_id, url, now, now, key],
+        )
+    else:
+        conn.execute(
+            "UPDATE publications SET status = 'pending', needs_review = false, outcome_unknown = false,"
+            " next_attempt_at = NULL, last_error = 'resolved by hand: retry', updated_at = ? WHERE idempotency_key = ?",
+            [now, key],
+        )
+    return load(conn, key)

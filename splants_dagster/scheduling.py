@@ -1,0 +1,510 @@
+"""Best-time publishing schedules: when each approved piece goes out, per platform, in the brand's timezone.
+
+Slots come from two sources:
+
+- **prior**: the original SPLANTS posting hours per platform (UTC by default, as in the original design).
+- **learned**: this account's own engagement history, as a weekday × hour grid in the brand's timezone.
+  Each platform's engagement rates are standardised per account (z-scores), so accounts with different
+  baselines combine. A cell's score is shrunk toward its hour across the week, and that toward the prior
+  (empirical Bayes: ``(n·mean + k·prior) / (n + k)``). A cell counts as learned when it has at least
+  ``min_posts_per_cell`` posts itself, or when its hour has at least ``min_posts_per_hour`` posts across
+  the week; thinner cells fall back to the prior. A platform needs ``min_history_posts`` posts before any
+  of its cells are used. A small share of pieces (``exploration``) is deliberately put into thin cells so
+  the schedule keeps learning instead of locking in on the first good hour.
+
+Placement is greedy and deterministic (a seeded RNG drives exploration): the pillar first, then each
+platform's pieces spread evenly over the campaign window, each at the best feasible slot on its target day
+or the nearest day that has one, subject to per-platform spacing (no two posts on one channel within
+``min_gap_hours``) and a daily cap. All local times are built with ``zoneinfo``: hours that do not exist on
+a DST change day are skipped, repeated hours take their first occurrence, and spacing is measured in real
+elapsed time.
+
+No Dagster imports: the asset loads inputs and calls :func:`build_schedule`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import itertools
+import math
+import random
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from splants_dagster.platforms import PLATFORMS
+
+UTC = dt.UTC
+
+# The original SPLANTS defaults (UTC hours); blog and email were not in the original table, so they get
+# the common "morning read" and "after lunch" slots.
+PRIOR_SLOTS: dict[str, tuple[int, ...]] = {
+    "twitter": (13, 17),
+    "linkedin": (10, 12, 17),
+    "instagram": (11, 13, 19),
+    "facebook": (12, 15, 19),
+    "youtube": (14, 18),
+    "tiktok": (18, 21),
+    "pinterest": (20, 23),
+    "blog": (9, 14),
+    "email": (10, 14),
+}
+
+
+@dataclass(frozen=True)
+class ChannelRule:
+    """Spacing and cap for one channel: never two posts within ``min_gap_hours``; at most ``daily_cap``
+    per local day."""
+
+    min_gap_hours: float
+    daily_cap: int
+
+
+CHANNEL_RULES: dict[str, ChannelRule] = {
+    "blog": ChannelRule(24, 1),
+    "twitter": ChannelRule(3, 4),
+    "linkedin": ChannelRule(20, 1),
+    "instagram": ChannelRule(20, 1),
+    "facebook": ChannelRule(6, 2),
+    "youtube": ChannelRule(48, 1),
+    "tiktok": ChannelRule(12, 2),
+    "pinterest": ChannelRule(3, 5),
+    "email": ChannelRule(72, 1),
+}
+DEFAULT_RULE = ChannelRule(12, 1)
+
+
+@dataclass(frozen=True)
+class SchedulePolicy:
+    min_history_posts: int = 12
+    min_posts_per_cell: int = 3
+    min_posts_per_hour: int = 8
+    shrinkage: float = 5.0
+    prior_lift: float = 0.5
+    exploration: float = 0.1
+    allowed_hours: tuple[int, ...] = tuple(range(7, 23))
+    prior_clock: str = "utc"  # "utc": prior hours are UTC instants; "local": brand wall-clock hours
+    pillar_lead_hours: float = 1.0
+    prior_slots: Mapping[str, tuple[int, ...]] = field(default_factory=lambda: dict(PRIOR_SLOTS))
+    rules: Mapping[str, ChannelRule] = field(default_factory=lambda: dict(CHANNEL_RULES))
+
+    def rule(self, platform: str) -> ChannelRule:
+        return self.rules.get(platform, DEFAULT_RULE)
+
+
+@dataclass(frozen=True)
+class ScheduleItem:
+    """A piece to place. ``fixed_at`` keeps a piece that already went out (or is going out) where it is;
+    it still counts for spacing, caps and the pillar-first rule."""
+
+    piece_id: str
+    platform: str
+    content_type: str = ""
+    is_pillar: bool = False
+    variant_of: str | None = None
+    fixed_at: dt.datetime | None = None
+    fixed_source: str | None = None
+
+
+@dataclass(frozen=True)
+class Slot:
+    piece_id: str
+    platform: str
+    content_type: str
+    publish_at: dt.datetime  # aware, UTC
+    local: dt.datetime  # aware, brand timezone
+    slot_source: str  # learned | prior
+    slot_score: float
+    exploration: bool = False
+    is_pillar: bool = False
+    variant_of: str | None = None
+    fixed: bool = False
+
+
+@dataclass
+class _Cell:
+    posts: int = 0
+    sum_z: float = 0.0
+
+    @property
+    def mean(self) -> float:
+        return self.sum_z / self.posts if self.posts else 0.0
+
+
+@dataclass
+class PlatformGrid:
+    """What the history says about one platform: per-(weekday, hour) and per-hour sums of z-scores."""
+
+    platform: str
+    posts: int
+    learned: bool
+    cells: dict[tuple[int, int], _Cell] = field(default_factory=dict)
+    hours: dict[int, _Cell] = field(default_factory=dict)
+    note: str = ""
+
+    def learned_cells(self, policy: SchedulePolicy) -> int:
+        if not self.learned:
+            return 0
+        return sum(1 for key in self.cells if self.cell_learned(key[0], key[1], policy))
+
+    def cell_learned(self, weekday: int, hour: int, policy: SchedulePolicy) -> bool:
+        if not self.learned:
+            return False
+        cell = self.cells.get((weekday, hour))
+        hour_cell = self.hours.get(hour)
+        return bool(
+            (cell and cell.posts >= policy.min_posts_per_cell)
+            or (hour_cell and hour_cell.posts >= policy.min_posts_per_hour)
+        )
+
+    def score(self, weekday: int, hour: int, prior_mu: float, policy: SchedulePolicy) -> float:
+        k = policy.shrinkage
+        hour_cell = self.hours.get(hour, _Cell())
+        hour_score = (hour_cell.sum_z + k * prior_mu) / (hour_cell.posts + k)
+        cell = self.cells.get((weekday, hour), _Cell())
+        return (cell.sum_z + k * hour_score) / (cell.posts + k)
+
+
+@dataclass
+class ScheduleResult:
+    slots: list[Slot]
+    unscheduled: list[tuple[ScheduleItem, str]]
+    grids: dict[str, PlatformGrid]
+    notes: list[str]
+    history_posts: int
+
+    @property
+    def prior_only(self) -> bool:
+        return not any(g.learned for g in self.grids.values())
+
+
+def _as_utc(value: Any) -> dt.datetime | None:
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if not isinstance(value, dt.datetime):
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def learn_grids(
+    history: Iterable[Mapping[str, Any]], timezone: str, policy: SchedulePolicy | None = None
+) -> dict[str, PlatformGrid]:
+    """Per platform, the weekday × hour grid of standardised engagement from plain history rows.
+
+    Each row needs ``platform``, ``published_at`` (aware, or naive UTC) and ``engagement_rate``; an
+    optional ``account`` (default: the platform) is the unit rates are standardised within.
+    """
+    policy = policy or SchedulePolicy()
+    tz = ZoneInfo(timezone)
+    per_account: dict[str, list[tuple[str, dt.datetime, float]]] = defaultdict(list)
+    for row in history:
+        rate = row.get("engagement_rate")
+        when = _as_utc(row.get("published_at"))
+        platform = row.get("platform")
+        if platform is None or when is None or rate is None:
+            continue
+        rate = float(rate)
+        if math.isnan(rate) or math.isinf(rate):
+            continue
+        account = str(row.get("account") or platform)
+        per_account[account].append((str(platform), when, rate))
+
+    grids: dict[str, PlatformGrid] = {}
+    for rows in per_account.values():
+        rates = [r for _, _, r in rows]
+        mean = sum(rates) / len(rates)
+        sd = math.sqrt(sum((r - mean) ** 2 for r in rates) / len(rates))
+        for platform, when, rate in rows:
+            z = (rate - mean) / sd if sd > 0 else 0.0
+            local = when.astimezone(tz)
+            grid = grids.setdefault(platform, PlatformGrid(platform, 0, False))
+            grid.posts += 1
+            cell = grid.cells.setdefault((local.weekday(), local.hour), _Cell())
+            cell.posts += 1
+            cell.sum_z += z
+            hour_cell = grid.hours.setdefault(local.hour, _Cell())
+            hour_cell.posts += 1
+            hour_cell.sum_z += z
+    for grid in grids.values():
+        grid.learned = grid.posts >= policy.min_history_posts
+        if grid.learned:
+            grid.note = (
+                f"learned from {grid.posts} posts ({grid.learned_cells(policy)} weekday×hour cells with "
+                "enough posts; thinner cells use the prior)"
+            )
+        else:
+            grid.note = f"only {grid.posts} posts (< {policy.min_history_posts}): prior only"
+    return grids
+
+
+def local_instant(day: dt.date, hour: int, tz: ZoneInfo) -> dt.datetime | None:
+    """``day`` at ``hour``:00 on the brand's wall clock, or None when that time does not exist (the hour
+    skipped when clocks go forward). A repeated hour (clocks go back) gives its first occurrence."""
+    naive = dt.datetime(day.year, day.month, day.day, hour)
+    aware = naive.replace(tzinfo=tz)
+    if aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != naive:
+        return None
+    return aware
+
+
+def _prior_instants(platform: str, day: dt.date, tz: ZoneInfo, policy: SchedulePolicy) -> list[dt.datetime]:
+    hours = policy.prior_slots.get(platform, ())
+    out = []
+    if policy.prior_clock == "local":
+        for hour in hours:
+            instant = local_instant(day, hour, tz)
+            if instant is not None:
+                out.append(instant)
+        return out
+    for offset in (-1, 0, 1):
+        utc_day = day + dt.timedelta(days=offset)
+        for hour in hours:
+            local = dt.datetime(utc_day.year, utc_day.month, utc_day.day, hour, tzinfo=UTC).astimezone(tz)
+            if local.date() == day:
+                out.append(local)
+    return out
+
+
+def _is_prior(platform: str, local: dt.datetime, policy: SchedulePolicy) -> bool:
+    hours = policy.prior_slots.get(platform, ())
+    clock = local.astimezone(UTC) if policy.prior_clock == "utc" else local
+    return clock.minute == 0 and clock.hour in hours
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    local: dt.datetime
+    score: float
+    learned: bool
+    prior: bool
+
+    @property
+    def utc(self) -> dt.datetime:
+        return self.local.astimezone(UTC)
+
+
+def _candidates(
+    platform: str, day: dt.date, tz: ZoneInfo, grid: PlatformGrid | None, policy: SchedulePolicy
+) -> list[_Candidate]:
+    instants = {i.astimezone(UTC): i for i in _prior_instants(platform, day, tz, policy)}
+    for hour in policy.allowed_hours:
+        instant = local_instant(day, hour, tz)
+        if instant is not None:
+            instants.setdefault(instant.astimezone(UTC), instant)
+    out = []
+    for local in instants.values():
+        prior = _is_prior(platform, local, policy)
+        mu = policy.prior_lift if prior else 0.0
+        learned = bool(grid and grid.cell_learned(local.weekday(), local.hour, policy))
+        score = grid.score(local.weekday(), local.hour, mu, policy) if (grid and learned) else mu
+        out.append(_Candidate(local, score, learned, prior))
+    out.sort(key=lambda c: (-c.score, c.utc))
+    return out
+
+
+def _order_key(item: ScheduleItem) -> tuple:
+    platform_rank = PLATFORMS.index(item.platform) if item.platform in PLATFORMS else len(PLATFORMS)
+    return (platform_rank, item.variant_of or item.piece_id, item.variant_of is not None, item.piece_id)
+
+
+def _rng(seed: str, piece_id: str) -> random.Random:
+    return random.Random(int(hashlib.sha256(f"{seed}|{piece_id}".encode()).hexdigest()[:16], 16))
+
+
+def build_schedule(
+    items: Sequence[ScheduleItem],
+    start_date: dt.date,
+    duration_days: int,
+    timezone: str,
+    history: Iterable[Mapping[str, Any]] = (),
+    policy: SchedulePolicy | None = None,
+    seed: str = "",
+) -> ScheduleResult:
+    """A publish time for every item inside [start_date, start_date + duration_days) in ``timezone``."""
+    policy = policy or SchedulePolicy()
+    tz = ZoneInfo(timezone)
+    history = list(history)
+    grids = learn_grids(history, timezone, policy)
+    days = [start_date + dt.timedelta(days=i) for i in range(duration_days)]
+    window_start = dt.datetime.combine(start_date, dt.time(0), tzinfo=tz).astimezone(UTC)
+    window_end = dt.datetime.combine(
+        start_date + dt.timedelta(days=duration_days), dt.time(0), tzinfo=tz
+    ).astimezone(UTC)
+
+    placed: dict[str, list[dt.datetime]] = defaultdict(list)
+    per_day: dict[tuple[str, dt.date], int] = defaultdict(int)
+    slots: list[Slot] = []
+    unscheduled: list[tuple[ScheduleItem, str]] = []
+    pillar_at: dt.datetime | None = None
+
+    def register(
+        item: ScheduleItem, local: dt.datetime, source: str, score: float, explore: bool, fixed: bool
+    ):
+        nonlocal pillar_at
+        utc = local.astimezone(UTC)
+        placed[item.platform].append(utc)
+        per_day[(item.platform, local.date())] += 1
+        if item.is_pillar and item.variant_of is None and (pillar_at is None or utc < pillar_at):
+            pillar_at = utc
+        slots.append(
+            Slot(
+                item.piece_id,
+                item.platform,
+                item.content_type,
+                utc,
+                local,
+                source,
+                round(score, 4),
+                explore,
+                item.is_pillar,
+                item.variant_of,
+                fixed,
+            )
+        )
+
+    for item in items:
+        if item.fixed_at is not None:
+            register(
+                item, _as_utc(item.fixed_at).astimezone(tz), item.fixed_source or "prior", 0.0, False, True
+            )
+
+    movable = [i for i in items if i.fixed_at is None]
+    pillars = sorted((i for i in movable if i.is_pillar and i.variant_of is None), key=lambda i: i.piece_id)
+    others = sorted((i for i in movable if not (i.is_pillar and i.variant_of is None)), key=_order_key)
+    ordered = pillars + others
+
+    by_platform: dict[str, list[ScheduleItem]] = defaultdict(list)
+    for item in ordered:
+        by_platform[item.platform].append(item)
+    target_day: dict[str, int] = {}
+    for group in by_platform.values():
+        for j, item in enumerate(group):
+            target_day[item.piece_id] = min(duration_days - 1, (j * duration_days) // len(group))
+
+    def feasible(item: ScheduleItem, cand: _Candidate) -> bool:
+        utc = cand.utc
+        if not (window_start <= utc < window_end):
+            return False
+        is_main_pillar = item.is_pillar and item.variant_of is None
+        if (
+            not is_main_pillar
+            and pillar_at is not None
+            and utc < pillar_at + dt.timedelta(hours=policy.pillar_lead_hours)
+        ):
+            return False
+        rule = policy.rule(item.platform)
+        gap = dt.timedelta(hours=rule.min_gap_hours)
+        if any(abs(utc - other) < gap for other in placed[item.platform]):
+            return False
+        return per_day[(item.platform, cand.local.date())] < rule.daily_cap
+
+    for item in ordered:
+        grid = grids.get(item.platform)
+        grid = grid if grid and grid.learned else None
+        rng = _rng(seed, item.piece_id)
+        is_main_pillar = item.is_pillar and item.variant_of is None
+        explore = bool(grid) and not is_main_pillar and rng.random() < policy.exploration
+        target = target_day[item.piece_id]
+        day_order = sorted(range(duration_days), key=lambda d, t=target: (abs(d - t), d < t))
+        chosen: tuple[_Candidate, bool] | None = None
+        # pass 1: good slots only (prior slots, learned cells scoring above the account's average);
+        # pass 2: any allowed hour, so a crowded channel still fits when caps allow.
+        for good_only in (True, False):
+            for d in day_order:
+                cands = _candidates(item.platform, days[d], tz, grid, policy)
+                if explore and good_only:
+                    thin = [
+                        c
+                        for c in cands
+                        if not c.learned and c.local.hour in policy.allowed_hours and not c.prior
+                    ]
+                    rng.shuffle(thin)
+                    pick = next((c for c in thin if feasible(item, c)), None)
+                    if pick is not None:
+                        chosen = (pick, True)
+                        break
+                pool = [c for c in cands if c.score > 0] if good_only else cands
+                pick = next((c for c in pool if feasible(item, c)), None)
+                if pick is not None:
+                    chosen = (pick, False)
+                    break
+            if chosen:
+                break
+        if chosen is None:
+            unscheduled.append(
+                (item, f"no {item.platform} slot left in the window (spacing/cap/pillar-first rules)")
+            )
+            continue
+        cand, explored = chosen
+        source = "learned" if (cand.learned or explored) else "prior"
+        register(item, cand.local, source, cand.score, explored, False)
+
+    notes = []
+    if not history:
+        notes.append("no history: prior only")
+    for platform in sorted({i.platform for i in items}):
+        grid = grids.get(platform)
+        notes.append(f"{platform}: {grid.note}" if grid else f"{platform}: no history: prior only")
+    slots.sort(key=lambda s: (s.publish_at, s.piece_id))
+    return ScheduleResult(slots, unscheduled, grids, notes, len(history))
+
+
+def rule_violations(slots: Sequence[Slot], policy: SchedulePolicy | None = None) -> list[dict[str, str]]:
+    """Spacing, daily caps and pillar-first, checked on a finished schedule (fixed slots included)."""
+    policy = policy or SchedulePolicy()
+    problems: list[dict[str, str]] = []
+    by_platform: dict[str, list[Slot]] = defaultdict(list)
+    for slot in slots:
+        by_platform[slot.platform].append(slot)
+    for platform, group in by_platform.items():
+        rule = policy.rule(platform)
+        group = sorted(group, key=lambda s: s.publish_at)
+        for a, b in itertools.pairwise(group):
+            gap = (b.publish_at - a.publish_at).total_seconds() / 3600
+            if gap < rule.min_gap_hours and not (a.fixed and b.fixed):
+                problems.append(
+                    {
+                        "piece": b.piece_id,
+                        "problem": f"{gap:.1f}h after {a.piece_id} (< {rule.min_gap_hours}h)",
+                    }
+                )
+        counts: dict[dt.date, int] = defaultdict(int)
+        for slot in group:
+            counts[slot.local.date()] += 1
+        for day, n in counts.items():
+            if n > rule.daily_cap:
+                problems.append({"piece": platform, "problem": f"{n} posts on {day} (cap {rule.daily_cap})"})
+    pillars = [s for s in slots if s.is_pillar and s.variant_of is None]
+    if pillars:
+        first = min(p.publish_at for p in pillars)
+        for slot in slots:
+            if not slot.is_pillar and slot.publish_at < first and not slot.fixed:
+                problems.append({"piece": slot.piece_id, "problem": "scheduled before the pillar post"})
+    return problems
+
+
+def calendar_markdown(slots: Sequence[Slot], limit_days: int = 60) -> str:
+    """A day × platform table of local times (L = learned, P = prior, E = exploration, * = already out)."""
+    if not slots:
+        return "_(nothing scheduled)_"
+    platforms = [p for p in PLATFORMS if any(s.platform == p for s in slots)]
+    platforms += sorted({s.platform for s in slots} - set(platforms))
+    by_day: dict[dt.date, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for slot in sorted(slots, key=lambda s: s.publish_at):
+        mark = "E" if slot.exploration else ("L" if slot.slot_source == "learned" else "P")
+        label = (
+            f"{slot.local:%H:%M} {slot.content_type or ''}".strip() + f" ({mark}{'*' if slot.fixed else ''})"
+        )
+        by_day[slot.local.date()][slot.platform].append(label)
+    lines = ["| day | " + " | ".join(platforms) + " |", "|---|" + "---|" * len(platforms)]
+    for day in sorted(by_day)[:limit_days]:
+        cells = ["<br>".join(by_day[day].get(p, [])) for p in platforms]
+        lines.append(f"| {day:%a %d %b} | " + " | ".join(cells) + " |")
+    tz_name = slots[0].local.tzname() or ""
+    lines.append(
+        f"\n_local times ({tz_name} at the first slot); L learned, P prior, E exploration, * already out_"
+    )
+    return "\n".join(lines)

@@ -1,0 +1,13 @@
+"""Publishing tests never see real credentials from the environment."""
+
+from __future__ import annotations
+
+import pytest
+
+from splants_dagster_tests.publishing.support import ALL_ENV
+
+
+@pytest.fixture(autouse=True)
+def _no_platform_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ALL_ENV:
+        monkeypatch.delenv(name, raising=False)
