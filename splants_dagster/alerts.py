@@ -1,0 +1,142 @@
+"""Alerts for people: always to the log, and to a generic webhook and/or a Slack incoming webhook when
+configured (``SPLANTS_ALERT_WEBHOOK_URL``, ``SLACK_WEBHOOK_URL``). No Dagster imports: sensors of any
+domain (engagement anomalies, the budget sensor) build an :class:`Alert` and call :func:`send_alert`.
+
+Delivery never raises: a failed POST is reported in the returned :class:`Delivery` list (and logged),
+so an unreachable webhook cannot break the sensor that raised the alert. Webhook URLs are secrets (a
+Slack URL is its own credential) and never appear in logs or results; only the channel name does.
+
+Generic webhook body (JSON): ``{"source", "title", "severity", "text", "items": [...], "sent_at"}``.
+Slack body: ``{"text": <fallback>, "blocks": [header, section, context]}`` (incoming-webhook format).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+SEVERITIES = ("info", "warning", "critical")
+MAX_SLACK_ITEMS = 15
+
+
+@dataclass(frozen=True)
+class Alert:
+    source: str  # e.g. "engagement_anomaly_sensor", "budget_sensor"
+    title: str
+    severity: str = "warning"
+    text: str = ""
+    items: Sequence[dict[str, Any]] = field(default_factory=tuple)  # one dict per event (shown as lines)
+
+    def lines(self) -> list[str]:
+        return [", ".join(f"{k}={v}" for k, v in item.items()) for item in self.items]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    channel: str  # "log" | "webhook" | "slack"
+    ok: bool
+    detail: str = ""
+
+
+def webhook_payload(alert: Alert, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "source": alert.source,
+        "title": alert.title,
+        "severity": alert.severity,
+        "text": alert.text,
+        "items": list(alert.items),
+        "sent_at": now.isoformat(),
+    }
+
+
+def slack_payload(alert: Alert) -> dict[str, Any]:
+    icon = {"critical": ":rotating_light:", "warning": ":warning:"}.get(
+        alert.severity, ":information_source:"
+    )
+    lines = alert.lines()
+    shown = "\n".join(f"• {line}" for line in lines[:MAX_SLACK_ITEMS])
+    if len(lines) > MAX_SLACK_ITEMS:
+        shown += f"\n… and {len(lines) - MAX_SLACK_ITEMS} more"
+    body = "\n".join(p for p in (alert.text, shown) if p) or alert.title
+    return {
+        "text": f"{alert.title} ({alert.severity})",
+        "blocks": [
+            {"type": "header", "text": {"type": "plain_text", "text": f"{alert.title}"[:150]}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": f"{icon} {body}"[:2900]}},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": f"source: {alert.source}"}]},
+        ],
+    }
+
+
+def send_alert(
+    alert: Alert,
+    webhook_url: str | None = None,
+    slack_webhook_url: str | None = None,
+    log: logging.Logger | Callable[[str], Any] | None = None,
+    timeout_s: float = 3.0,
+    client: httpx.Client | None = None,
+    now: dt.datetime | None = None,
+) -> list[Delivery]:
+    """Log the alert and POST it to each configured webhook; returns one :class:`Delivery` per channel."""
+    now = now or dt.datetime.now(dt.UTC)
+    write = _writer(log, alert.severity)
+    summary = f"[{alert.severity}] {alert.title}"
+    if alert.text:
+        summary += f": {alert.text}"
+    for line in alert.lines()[:50]:
+        summary += f"\n  - {line}"
+    write(summary)
+    deliveries = [Delivery("log", True)]
+    targets = [
+        ("webhook", webhook_url, webhook_payload(alert, now)),
+        ("slack", slack_webhook_url, slack_payload(alert)),
+    ]
+    if not any(url for _, url, _ in targets):
+        return deliveries
+    own = client is None
+    http = client or httpx.Client(timeout=timeout_s)
+    try:
+        for channel, url, payload in targets:
+            if not url:
+                continue
+            try:
+                with _quiet_http_logging():
+                    response = http.post(url, json=payload, timeout=timeout_s)
+                ok = 200 <= response.status_code < 300
+                detail = f"HTTP {response.status_code}"
+            except httpx.HTTPError as exc:
+                ok, detail = False, type(exc).__name__
+            deliveries.append(Delivery(channel, ok, detail))
+            if not ok:
+                _writer(log, "warning")(f"alert delivery to {channel} failed: {detail}")
+    finally:
+        if own:
+            http.close()
+    return deliveries
+
+
+@contextmanager
+def _quiet_http_logging() -> Iterator[None]:
+    """httpx logs every request URL at INFO; a webhook URL is a credential, so keep it out of logs."""
+    logger = logging.getLogger("httpx")
+    previous = logger.level
+    if logger.getEffectiveLevel() < logging.WARNING:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
+
+
+def _writer(log: logging.Logger | Callable[[str], Any] | None, severity: str) -> Callable[[str], Any]:
+    if log is None:
+        log = logging.getLogger("splants.alerts")
+    if isinstance(log, logging.Logger) or hasattr(log, "warning"):
+        return log.warning if severity in ("warning", "critical") else log.info
+    return log

@@ -1,0 +1,303 @@
+"""Engagement sensors. Each reads a few rows (file stats, the analysts' snapshot), keeps a cursor, sets a
+run_key per event and explains every skip; the work happens in the runs they request.
+
+- ``engagement_inbox_sensor``: a file dropped in ``inbox/engagement/`` → an import run; once imported, a
+  single run rebuilding events → metrics → anomalies over the dates the file touched.
+- ``engagement_anomaly_sensor``: new anomalies → one alert (log, webhook, Slack) and a boost run per
+  under-performing piece of ours.
+- ``engagement_high_sensor``: a piece of ours in the top percentile → a "create similar content" run.
+- ``engagement_history_sensor``: on a fresh install with the simulator on, one backfill of demo history.
+"""
+
+import datetime as dt
+import json
+from collections import defaultdict
+from typing import Any
+
+import dagster as dg
+
+from splants_dagster.alerts import SEVERITIES, Alert
+from splants_dagster.defs.engagement.common import range_tags, snapshot_rows
+from splants_dagster.defs.engagement.jobs import (
+    engagement_boost_job,
+    engagement_import_job,
+    engagement_job,
+    similar_content_job,
+)
+from splants_dagster.defs.engagement.resources import AlertsResource, EngagementResource
+from splants_dagster.defs.resources import ProjectResource, WarehouseResource
+from splants_dagster.engagement.files import inbox_files
+
+MAX_PER_TICK = 50
+RATE_RULES = {"low_engagement", "low_engagement_rate", "robust_z", "high_bounce"}
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+def _relative(inbox, path) -> str:
+    return str(path.relative_to(inbox))
+
+
+@dg.sensor(
+    jobs=[engagement_import_job, engagement_job],
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Imports engagement files dropped in inbox/engagement/, then rebuilds the days they touch.",
+)
+def engagement_inbox_sensor(
+    context: dg.SensorEvaluationContext, project: ProjectResource, warehouse: WarehouseResource
+) -> dg.SensorResult:
+    """Cursor: {"files": {file: mtime_ns}, "built": {file: mtime_ns}}. Run keys: ``import:<file>:<mtime>``
+    and ``events:<file>:<mtime>``, so a file is imported once per version and its days rebuilt once."""
+    cursor: dict[str, dict[str, int]] = json.loads(context.cursor) if context.cursor else {}
+    seen, built = dict(cursor.get("files", {})), dict(cursor.get("built", {}))
+    inbox = project.paths.engagement_inbox
+    loads = {
+        r["source_file"]: r
+        for r in (
+            snapshot_rows(
+                warehouse.store(),
+                "SELECT source_file, mtime_ns, rows_loaded, min_date, max_date, "
+                "events_built_at IS NULL OR events_built_at < loaded_at AS needs_build FROM engagement_file_loads",
+            )
+            or []
+        )
+    }
+    requests: list[dg.RunRequest] = []
+    current: dict[str, int] = {}
+    for path in inbox_files(inbox):
+        rel, mtime = _relative(inbox, path), path.stat().st_mtime_ns
+        current[rel] = mtime
+        if seen.get(rel) == mtime or loads.get(rel, {}).get("mtime_ns") == mtime:
+            continue
+        requests.append(
+            dg.RunRequest(
+                job_name=engagement_import_job.name,
+                run_key=f"import:{rel}:{mtime}",
+                run_config={"ops": {"engagement_file_imports": {"config": {"files": [rel]}}}},
+                tags={"splants/trigger": "engagement_inbox_sensor", "splants/file": rel[:200]},
+            )
+        )
+    today = _today()
+    for rel, load in sorted(loads.items()):
+        if not load["rows_loaded"] or not load["needs_build"] or built.get(rel) == load["mtime_ns"]:
+            continue
+        start, end = load["min_date"], min(load["max_date"], today)
+        requests.append(
+            dg.RunRequest(
+                job_name=engagement_job.name,
+                run_key=f"events:{rel}:{load['mtime_ns']}",
+                tags={
+                    **range_tags(start, end),
+                    "splants/trigger": "engagement_inbox_sensor",
+                    "splants/file": rel[:200],
+                },
+            )
+        )
+        built[rel] = load["mtime_ns"]
+    next_cursor = json.dumps(
+        {"files": current, "built": {k: v for k, v in built.items() if k in current or k in loads}},
+        sort_keys=True,
+    )
+    if not requests:
+        return dg.SensorResult(
+            skip_reason=dg.SkipReason(
+                f"{len(current)} file(s) in {inbox}, none new or changed; nothing to rebuild"
+            ),
+            cursor=next_cursor,
+        )
+    return dg.SensorResult(run_requests=requests, cursor=next_cursor)
+
+
+def _fmt(rule: str, value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:.2%}" if rule in RATE_RULES else f"{value:,.0f}"
+
+
+def _severity(rows: list[dict[str, Any]]) -> str:
+    return max(
+        (r.get("severity") or "warning" for r in rows),
+        key=lambda s: SEVERITIES.index(s) if s in SEVERITIES else 1,
+    )
+
+
+@dg.sensor(
+    job=engagement_boost_job,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Alerts on new engagement anomalies and requests a boost run per under-performing piece.",
+)
+def engagement_anomaly_sensor(
+    context: dg.SensorEvaluationContext,
+    engagement: EngagementResource,
+    warehouse: WarehouseResource,
+    alerts: AlertsResource,
+) -> dg.SensorResult | dg.SkipReason:
+    """Cursor: the last anomaly ``seq`` handled (anomalies keep their seq when re-detected). Only
+    anomalies dated within ``alert_window_days`` are alerted and acted on (older ones are history, e.g.
+    from a backfill); run key ``boost:<piece_id>``: one boost per piece."""
+    last = int(context.cursor or 0)
+    rows = snapshot_rows(
+        warehouse.store(),
+        "SELECT anomaly_id, seq, date, piece_id, platform, rule, value, baseline, severity, "
+        "coalesce(external, false) AS external, campaign_id FROM anomalies WHERE seq > ? ORDER BY seq LIMIT ?",
+        [last, MAX_PER_TICK * 10],
+    )
+    if rows is None:
+        return dg.SkipReason("no warehouse snapshot yet")
+    if not rows:
+        return dg.SkipReason(f"no anomaly after #{last}")
+    since = _today() - dt.timedelta(days=engagement.alert_window_days)
+    recent = [r for r in rows if r["date"] >= since]
+    old = len(rows) - len(recent)
+    if old:
+        context.log.info(f"{old} anomaly(ies) dated before {since} recorded as history, not alerted")
+    requests = []
+    if recent:
+        alert = Alert(
+            source="engagement_anomaly_sensor",
+            title=f"{len(recent)} engagement anomal{'y' if len(recent) == 1 else 'ies'}",
+            severity=_severity(recent),
+            text="Pieces performing well below their baseline (see analytics.anomalies).",
+            items=[
+                {
+                    "date": str(r["date"]),
+                    "piece": r["piece_id"],
+                    "platform": r["platform"],
+                    "rule": r["rule"],
+                    "value": _fmt(r["rule"], r["value"]),
+                    "baseline": _fmt(r["rule"], r["baseline"]),
+                    "external": r["external"],
+                }
+                for r in recent
+            ],
+        )
+        deliveries = alerts.send(alert, context.log)
+        failed = [d for d in deliveries if not d.ok]
+        if failed:
+            context.log.warning(
+                "alert not delivered to: " + ", ".join(f"{d.channel} ({d.detail})" for d in failed)
+            )
+        by_piece: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for r in recent:
+            if not r["external"]:
+                by_piece[r["piece_id"]].append(r)
+        for piece_id, items in sorted(by_piece.items())[:MAX_PER_TICK]:
+            requests.append(
+                dg.RunRequest(
+                    run_key=f"boost:{piece_id}",
+                    run_config={
+                        "ops": {
+                            "engagement_boosts": {"config": {"anomaly_ids": [i["anomaly_id"] for i in items]}}
+                        }
+                    },
+                    tags={
+                        "splants/trigger": "engagement_anomaly_sensor",
+                        "splants/piece": piece_id[:200],
+                        "splants/rules": ",".join(sorted({i["rule"] for i in items}))[:200],
+                    },
+                )
+            )
+    cursor = str(max(r["seq"] for r in rows))
+    if not requests:
+        return dg.SensorResult(
+            skip_reason=dg.SkipReason(
+                f"{len(rows)} new anomaly(ies) (#{last + 1}..#{cursor}): {len(recent)} alerted, none on a piece of ours"
+            ),
+            cursor=cursor,
+        )
+    return dg.SensorResult(run_requests=requests, cursor=cursor)
+
+
+@dg.sensor(
+    job=similar_content_job,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="A piece of ours in the top percentile of engagement → create similar content (a new campaign).",
+)
+def engagement_high_sensor(
+    context: dg.SensorEvaluationContext, engagement: EngagementResource, warehouse: WarehouseResource
+) -> dg.SensorResult | dg.SkipReason:
+    """Cursor: the last highlight ``seq`` handled. Run key ``similar:<piece_id>``: one derived campaign
+    per winning piece, however often it stays on top."""
+    last = int(context.cursor or 0)
+    rows = snapshot_rows(
+        warehouse.store(),
+        "SELECT highlight_id, seq, date, piece_id, platform, engagement_rate, threshold, "
+        "coalesce(external, false) AS external, campaign_id FROM engagement_highlights "
+        "WHERE seq > ? ORDER BY seq LIMIT ?",
+        [last, MAX_PER_TICK * 10],
+    )
+    if rows is None:
+        return dg.SkipReason("no warehouse snapshot yet")
+    if not rows:
+        return dg.SkipReason(f"no highlight after #{last}")
+    since = _today() - dt.timedelta(days=engagement.alert_window_days)
+    winners: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        if r["external"] or not r["campaign_id"] or r["date"] < since:
+            continue
+        if r["piece_id"] not in winners or r["engagement_rate"] > winners[r["piece_id"]]["engagement_rate"]:
+            winners[r["piece_id"]] = r
+    requests = [
+        dg.RunRequest(
+            run_key=f"similar:{piece_id}",
+            run_config={"ops": {"similar_campaign_briefs": {"config": {"piece_ids": [piece_id]}}}},
+            tags={
+                "splants/trigger": "engagement_high_sensor",
+                "splants/piece": piece_id[:200],
+                "splants/engagement_rate": f"{r['engagement_rate']:.4f}",
+            },
+        )
+        for piece_id, r in sorted(winners.items())[:MAX_PER_TICK]
+    ]
+    for r in winners.values():
+        context.log.info(
+            f"high engagement: {r['piece_id']} on {r['platform']} at {r['engagement_rate']:.2%} "
+            f"(top-percentile threshold {r['threshold']:.2%})"
+        )
+    cursor = str(max(r["seq"] for r in rows))
+    if not requests:
+        return dg.SensorResult(
+            skip_reason=dg.SkipReason(
+                f"{len(rows)} new highlight(s) (#{last + 1}..#{cursor}), none a recent piece of ours"
+            ),
+            cursor=cursor,
+        )
+    return dg.SensorResult(run_requests=requests, cursor=cursor)
+
+
+@dg.sensor(
+    job=engagement_job,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Fresh install with the simulator on: one backfill of simulated (demo) engagement history.",
+)
+def engagement_history_sensor(
+    context: dg.SensorEvaluationContext, engagement: EngagementResource, warehouse: WarehouseResource
+) -> dg.SensorResult | dg.SkipReason:
+    """Requests ``history_days`` of history once (one run over the range); cursor: the day it did, or
+    ``present`` when history already existed."""
+    if context.cursor:
+        return dg.SkipReason(f"history handled ({context.cursor})")
+    if not engagement.simulator:
+        return dg.SkipReason("simulator off (SPLANTS_ENGAGEMENT_SIMULATOR=0): no demo history to create")
+    existing = snapshot_rows(warehouse.store(), "SELECT count(*) AS n FROM engagement_metrics")
+    if existing and existing[0]["n"]:
+        return dg.SensorResult(
+            skip_reason=dg.SkipReason("engagement history already present"), cursor="present"
+        )
+    today = _today()
+    start = today - dt.timedelta(days=engagement.history_days)
+    return dg.SensorResult(
+        run_requests=[
+            dg.RunRequest(
+                run_key=f"history:{start}:{today}",
+                tags={**range_tags(start, today), "splants/trigger": "engagement_history_sensor"},
+            )
+        ],
+        cursor=today.isoformat(),
+    )

@@ -1,0 +1,362 @@
+"""Readers for the engagement numbers of items this system published, one per platform API.
+
+Each ``fetch_*`` takes an ``httpx.Client``, a base URL (overridable, so tests point it at a loopback
+server speaking the real wire format) and credentials, and returns a :class:`Pull`: the running totals
+per remote id (a cumulative snapshot) and an error per id that could not be read. A refused credential
+or a rate limit stops that platform's pull (one error for every id) instead of hammering the API.
+Credentials are never put in an error message.
+
+Response shapes (the fields read):
+- X API v2 ``GET /2/tweets?ids=..&tweet.fields=public_metrics``: ``data[].public_metrics``
+  {impression_count, like_count, reply_count, retweet_count, quote_count, bookmark_count}; unknown ids in
+  ``errors[]`` (``value`` / ``resource_id``).
+- LinkedIn ``GET /rest/socialActions/{urn}``: ``likesSummary.totalLikes``,
+  ``commentsSummary.aggregatedTotalComments``; with an organization,
+  ``GET /rest/organizationalEntityShareStatistics?q=organizationalEntity&...&shares=List(...)``:
+  ``elements[].totalShareStatistics`` {impressionCount, uniqueImpressionsCount, clickCount, likeCount,
+  commentCount, shareCount}.
+- WordPress.com / Jetpack stats ``GET /rest/v1.1/sites/{site}/stats/post/{id}``: ``views``; comment
+  count from the core REST API ``GET /wp-json/wp/v2/comments?post={id}&per_page=1`` header ``X-WP-Total``.
+- Mailchimp ``GET /3.0/reports/{campaign_id}``: emails_sent, bounces{hard_bounces, soft_bounces,
+  syntax_errors}, opens{unique_opens}, clicks{unique_subscriber_clicks}.
+- HubSpot ``GET /marketing/v3/emails/{id}?includeStats=true``: ``stats.counters`` {sent, delivered, open,
+  click, bounce}.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+Counters = dict[str, int | None]
+
+
+@dataclass
+class Pull:
+    snapshots: dict[str, Counters] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def fail_all(self, ids: Iterable[str], message: str) -> None:
+        for remote_id in ids:
+            if remote_id not in self.snapshots:
+                self.errors[remote_id] = message
+
+
+class StopPull(Exception):
+    """The platform refused us as a whole (credentials, rate limit): stop asking it this run."""
+
+
+def _int(value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    return int(value)
+
+
+def _sum(*values: int | None) -> int | None:
+    present = [v for v in values if v is not None]
+    return sum(present) if present else None
+
+
+def _check(response: httpx.Response, platform: str, remote_id: str | None = None) -> dict[str, Any] | None:
+    """The JSON body; None for a per-item 404; StopPull for 401/403/429; HTTPStatusError otherwise."""
+    if response.status_code in (401, 403):
+        raise StopPull(f"{platform}: HTTP {response.status_code} (check the access token and its scopes)")
+    if response.status_code == 429:
+        retry = response.headers.get("retry-after") or response.headers.get("x-rate-limit-reset") or "?"
+        raise StopPull(f"{platform}: rate limited (HTTP 429, retry after {retry})")
+    if response.status_code == 404 and remote_id is not None:
+        return None
+    response.raise_for_status()
+    return response.json()
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# ----------------------------------------------------------------------------------------------------- X
+
+
+def x_counters(tweet: dict[str, Any]) -> Counters:
+    m = tweet.get("public_metrics") or {}
+    likes, replies = _int(m.get("like_count")), _int(m.get("reply_count"))
+    shares = _sum(_int(m.get("retweet_count")), _int(m.get("quote_count")))
+    return {
+        "impressions": _int(m.get("impression_count")),
+        "likes": likes,
+        "comments": replies,
+        "shares": shares,
+        "engagements": _sum(likes, replies, shares, _int(m.get("bookmark_count"))),
+    }
+
+
+def fetch_x(client: httpx.Client, base_url: str, token: str, ids: Sequence[str]) -> Pull:
+    pull = Pull()
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        for chunk in _chunks(list(ids), 100):
+            body = _check(
+                client.get(
+                    f"{base_url.rstrip('/')}/2/tweets",
+                    params={"ids": ",".join(chunk), "tweet.fields": "public_metrics,created_at"},
+                    headers=headers,
+                ),
+                "x",
+            )
+            for tweet in (body or {}).get("data") or []:
+                pull.snapshots[str(tweet["id"])] = x_counters(tweet)
+            for err in (body or {}).get("errors") or []:
+                rid = str(err.get("resource_id") or err.get("value") or "")
+                if rid:
+                    pull.errors[rid] = f"x: {err.get('title') or 'error'}: {err.get('detail') or ''}".strip()
+            for rid in chunk:
+                if rid not in pull.snapshots and rid not in pull.errors:
+                    pull.errors[rid] = "x: not returned by the API"
+    except StopPull as stop:
+        pull.fail_all(ids, str(stop))
+    except httpx.TransportError as exc:
+        pull.fail_all(ids, f"cannot reach the API: {type(exc).__name__}")
+    return pull
+
+
+# ---------------------------------------------------------------------------------------------- LinkedIn
+
+
+def linkedin_counters(social: dict[str, Any] | None, stats: dict[str, Any] | None) -> Counters:
+    likes = comments = None
+    if social:
+        likes = _int((social.get("likesSummary") or {}).get("totalLikes"))
+        summary = social.get("commentsSummary") or {}
+        comments = _int(summary.get("aggregatedTotalComments", summary.get("count")))
+    counters: Counters = {"likes": likes, "comments": comments, "engagements": _sum(likes, comments)}
+    if stats:
+        counters.update(
+            {
+                "impressions": _int(stats.get("impressionCount")),
+                "reach": _int(stats.get("uniqueImpressionsCount")),
+                "clicks": _int(stats.get("clickCount")),
+                "likes": _int(stats.get("likeCount")),
+                "comments": _int(stats.get("commentCount")),
+                "shares": _int(stats.get("shareCount")),
+            }
+        )
+        counters["engagements"] = _sum(
+            counters["likes"], counters["comments"], counters["shares"], counters["clicks"]
+        )
+    return counters
+
+
+def _restli_list(urns: Sequence[str]) -> str:
+    return "List(" + ",".join(quote(u, safe="") for u in urns) + ")"
+
+
+def fetch_linkedin(
+    client: httpx.Client,
+    base_url: str,
+    token: str,
+    version: str,
+    urns: Sequence[str],
+    organization_urn: str | None = None,
+) -> Pull:
+    pull = Pull()
+    base = base_url.rstrip("/")
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "LinkedIn-Version": version,
+        "X-Restli-Protocol-Version": "2.0.0",
+    }
+    try:
+        stats: dict[str, dict[str, Any]] = {}
+        if organization_urn:
+            for kind, param in (("share", "shares"), ("ugcPost", "ugcPosts")):
+                wanted = [u for u in urns if u.startswith(f"urn:li:{kind}:")]
+                for chunk in _chunks(wanted, 20):
+                    query = (
+                        "q=organizationalEntity&organizationalEntity="
+                        f"{quote(organization_urn, safe='')}&{param}={_restli_list(chunk)}"
+                    )
+                    body = _check(
+                        client.get(
+                            f"{base}/rest/organizationalEntityShareStatistics?{query}", headers=headers
+                        ),
+                        "linkedin",
+                    )
+                    for element in (body or {}).get("elements") or []:
+                        urn = element.get("share") or element.get("ugcPost")
+                        if urn:
+                            stats[urn] = element.get("totalShareStatistics") or {}
+        for urn in urns:
+            try:
+                social = _check(
+                    client.get(f"{base}/rest/socialActions/{quote(urn, safe='')}", headers=headers),
+                    "linkedin",
+                    urn,
+                )
+            except httpx.HTTPStatusError as exc:
+                pull.errors[urn] = f"linkedin: HTTP {exc.response.status_code}"
+                continue
+            if social is None and urn not in stats:
+                pull.errors[urn] = "linkedin: post not found (404)"
+                continue
+            pull.snapshots[urn] = linkedin_counters(social, stats.get(urn))
+    except StopPull as stop:
+        pull.fail_all(urns, str(stop))
+    except httpx.TransportError as exc:
+        pull.fail_all(urns, f"cannot reach the API: {type(exc).__name__}")
+    return pull
+
+
+# --------------------------------------------------------------------------------------------- WordPress
+
+
+def fetch_wordpress(
+    client: httpx.Client,
+    post_ids: Sequence[str],
+    stats_base_url: str | None = None,
+    site: str | None = None,
+    stats_token: str | None = None,
+    rest_base_url: str | None = None,
+    user: str | None = None,
+    app_password: str | None = None,
+) -> Pull:
+    """Views from the WordPress.com/Jetpack stats API (when a site and token are configured) and the
+    comment count from the site's own REST API (when its URL is configured)."""
+    pull = Pull()
+    try:
+        for post_id in post_ids:
+            views = comments = None
+            try:
+                if stats_base_url and site and stats_token:
+                    body = _check(
+                        client.get(
+                            f"{stats_base_url.rstrip('/')}/rest/v1.1/sites/{quote(site, safe='')}/stats/post/{post_id}",
+                            headers={"Authorization": f"Bearer {stats_token}"},
+                        ),
+                        "wordpress",
+                        post_id,
+                    )
+                    views = _int(body.get("views")) if body else None
+                if rest_base_url:
+                    auth = (user, app_password) if user and app_password else None
+                    response = client.get(
+                        f"{rest_base_url.rstrip('/')}/wp-json/wp/v2/comments",
+                        params={"post": post_id, "per_page": 1},
+                        auth=auth,
+                    )
+                    if _check(response, "wordpress", post_id) is not None:
+                        comments = _int(response.headers.get("x-wp-total"))
+            except httpx.HTTPStatusError as exc:
+                pull.errors[post_id] = f"wordpress: HTTP {exc.response.status_code}"
+                continue
+            if views is None and comments is None:
+                pull.errors[post_id] = "wordpress: no stats for this post"
+                continue
+            pull.snapshots[post_id] = {"impressions": views, "comments": comments, "engagements": comments}
+    except StopPull as stop:
+        pull.fail_all(post_ids, str(stop))
+    except httpx.TransportError as exc:
+        pull.fail_all(post_ids, f"cannot reach the API: {type(exc).__name__}")
+    return pull
+
+
+# --------------------------------------------------------------------------------------------- Mailchimp
+
+
+def mailchimp_counters(report: dict[str, Any]) -> Counters:
+    sent = _int(report.get("emails_sent"))
+    b = report.get("bounces") or {}
+    bounces = _sum(_int(b.get("hard_bounces")), _int(b.get("soft_bounces")), _int(b.get("syntax_errors")))
+    opens = _int((report.get("opens") or {}).get("unique_opens"))
+    c = report.get("clicks") or {}
+    clicks = _int(c.get("unique_subscriber_clicks", c.get("unique_clicks")))
+    return {
+        "impressions": sent,
+        "reach": None if sent is None else sent - (bounces or 0),
+        "engagements": opens,
+        "opens": opens,
+        "clicks": clicks,
+        "bounces": bounces,
+    }
+
+
+def mailchimp_base_url(api_key: str) -> str:
+    """``https://<dc>.api.mailchimp.com`` from the data-centre suffix of the key (``...-us21``)."""
+    dc = api_key.rsplit("-", 1)[-1] if "-" in api_key else "us1"
+    return f"https://{dc}.api.mailchimp.com"
+
+
+def fetch_mailchimp(client: httpx.Client, base_url: str, api_key: str, campaign_ids: Sequence[str]) -> Pull:
+    pull = Pull()
+    try:
+        for cid in campaign_ids:
+            try:
+                body = _check(
+                    client.get(f"{base_url.rstrip('/')}/3.0/reports/{cid}", auth=("splants", api_key)),
+                    "mailchimp",
+                    cid,
+                )
+            except httpx.HTTPStatusError as exc:
+                pull.errors[cid] = f"mailchimp: HTTP {exc.response.status_code}"
+                continue
+            if body is None:
+                pull.errors[cid] = "mailchimp: report not found (404)"
+                continue
+            pull.snapshots[cid] = mailchimp_counters(body)
+    except StopPull as stop:
+        pull.fail_all(campaign_ids, str(stop))
+    except httpx.TransportError as exc:
+        pull.fail_all(campaign_ids, f"cannot reach the API: {type(exc).__name__}")
+    return pull
+
+
+# ----------------------------------------------------------------------------------------------- HubSpot
+
+
+def hubspot_counters(email: dict[str, Any]) -> Counters:
+    c = (email.get("stats") or {}).get("counters") or {}
+    bounce = _int(c.get("bounce"))
+    if bounce is None:
+        bounce = _sum(_int(c.get("hardbounced")), _int(c.get("softbounced")))
+    opens = _int(c.get("open"))
+    return {
+        "impressions": _int(c.get("sent")),
+        "reach": _int(c.get("delivered")),
+        "engagements": opens,
+        "opens": opens,
+        "clicks": _int(c.get("click")),
+        "bounces": bounce,
+    }
+
+
+def fetch_hubspot(client: httpx.Client, base_url: str, token: str, email_ids: Sequence[str]) -> Pull:
+    pull = Pull()
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        for eid in email_ids:
+            try:
+                body = _check(
+                    client.get(
+                        f"{base_url.rstrip('/')}/marketing/v3/emails/{eid}",
+                        params={"includeStats": "true"},
+                        headers=headers,
+                    ),
+                    "hubspot",
+                    eid,
+                )
+            except httpx.HTTPStatusError as exc:
+                pull.errors[eid] = f"hubspot: HTTP {exc.response.status_code}"
+                continue
+            if body is None:
+                pull.errors[eid] = "hubspot: email not found (404)"
+                continue
+            pull.snapshots[eid] = hubspot_counters(body)
+    except StopPull as stop:
+        pull.fail_all(email_ids, str(stop))
+    except httpx.TransportError as exc:
+        pull.fail_all(email_ids, f"cannot reach the API: {type(exc).__name__}")
+    return pull
