@@ -1,0 +1,252 @@
+"""The evaluation protocol: order by time, train on the oldest rows, test on the newest, compare the
+model with naive baselines on exactly the same rows.
+
+Metrics (on the test fold): MAE, MAPE (in percent; ``None`` when any actual value is 0, where it is
+undefined), Spearman's ρ (``None`` for a constant prediction), R², MAE of ``log(y + c)`` and the AUC of
+the prediction for "actual value in the fold's top quartile".
+
+Baselines:
+
+- ``global_median`` / ``global_mean``: the training rows' median / mean, for every test row;
+- ``trailing_median``: the median of the previous ``window`` posts (per group, e.g. platform) known
+  when each test post went out;
+- ``deployed_model``: the currently active model's predictions, when there is one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+from sklearn.metrics import r2_score, roc_auc_score
+
+from splants_dagster.ml.features import ACTUAL, BASELINE, ROW, TARGET, TIME, TrainingSet, to_log
+from splants_dagster.ml.models import (
+    DEFAULT_CANDIDATES,
+    Candidate,
+    PerformanceModel,
+    Selection,
+    design_frame,
+    fit_model,
+    permutation_importance,
+    select_candidate,
+)
+
+ROW_ORDER = "@row"
+HEADLINE_METRICS = ("mae", "mape", "spearman", "r2")
+
+
+# --- ordering and the split -------------------------------------------------------------------------
+
+
+def order_rows(df: pd.DataFrame, time_column: str, newest_first: bool = False) -> tuple[pd.DataFrame, int]:
+    """``df`` sorted oldest first with ``_time`` and ``_row`` (1-based position in the source) added, and
+    the number of rows dropped because their time is empty or unparseable.
+
+    ``time_column="@row"`` orders by position in the file: the first row is the oldest, or the newest with
+    ``newest_first``. A real time column is parsed as numbers when numeric, else as dates; ties keep file
+    order.
+    """
+    out = df.reset_index(drop=True).copy()
+    out[ROW] = np.arange(1, len(out) + 1)
+    if time_column == ROW_ORDER:
+        out[TIME] = out[ROW]
+        ordered = out.iloc[::-1] if newest_first else out
+        return ordered.reset_index(drop=True), 0
+    if time_column not in out.columns:
+        raise KeyError(f"time column {time_column!r} not found")
+    raw = out[time_column]
+    numeric = pd.to_numeric(raw, errors="coerce")
+    if numeric.notna().sum() == raw.notna().sum() and raw.notna().any():
+        out[TIME] = numeric
+    else:
+        out[TIME] = pd.to_datetime(raw, utc=True, errors="coerce", format="mixed")
+    bad = int(out[TIME].isna().sum())
+    out = out[out[TIME].notna()].sort_values(TIME, kind="mergesort")
+    return out.reset_index(drop=True), bad
+
+
+def time_split(times: Sequence[Any] | pd.Series | int, test_fraction: float = 0.2) -> int:
+    """How many of the oldest rows form the training split (the rest, newest, is the test split).
+
+    ``floor(n * (1 - test_fraction))``, moved later while the first test row has the same time as the last
+    training row, so that no test row is as old as a training row.
+    """
+    if not 0 < test_fraction < 1:
+        raise ValueError("test_fraction must be between 0 and 1")
+    n = times if isinstance(times, int) else len(times)
+    n_train = math.floor(n * (1 - test_fraction))
+    if n_train < 1 or n_train >= n:
+        raise ValueError(f"{n} rows cannot be split {1 - test_fraction:.0%}/{test_fraction:.0%}")
+    if not isinstance(times, int):
+        values = list(times)
+        while n_train < n - 1 and values[n_train] == values[n_train - 1]:
+            n_train += 1
+    return n_train
+
+
+# --- metrics ----------------------------------------------------------------------------------------
+
+
+def _clean(value: float | None, digits: int = 4) -> float | None:
+    if value is None or not np.isfinite(value):
+        return None
+    return round(float(value), digits)
+
+
+def mape(actual: Any, predicted: Any) -> float | None:
+    """Mean absolute percentage error in percent; ``None`` when any actual value is 0 (undefined)."""
+    a, p = np.asarray(actual, dtype=float), np.asarray(predicted, dtype=float)
+    if a.size == 0 or np.any(a == 0):
+        return None
+    return float(100.0 * np.mean(np.abs(a - p) / np.abs(a)))
+
+
+def spearman(actual: Any, predicted: Any) -> float | None:
+    """Spearman's rank correlation; ``None`` when either side is constant (undefined)."""
+    a, p = np.asarray(actual, dtype=float), np.asarray(predicted, dtype=float)
+    if a.size < 2 or np.all(a == a[0]) or np.all(p == p[0]):
+        return None
+    return float(spearmanr(a, p).statistic)
+
+
+def auc_top_quartile(actual: Any, predicted: Any) -> float | None:
+    """ROC AUC of ``predicted`` for "actual is in the top quartile of these rows" (0.5 = no skill)."""
+    a, p = np.asarray(actual, dtype=float), np.asarray(predicted, dtype=float)
+    positive = a >= np.quantile(a, 0.75) if a.size else a.astype(bool)
+    if positive.all() or not positive.any():
+        return None
+    return float(roc_auc_score(positive, p))
+
+
+def regression_metrics(actual: Any, predicted: Any) -> dict[str, float | None]:
+    """The headline metrics: ``mae``, ``mape`` (percent, or None), ``spearman`` (or None), ``r2``."""
+    a, p = np.asarray(actual, dtype=float), np.asarray(predicted, dtype=float)
+    return {
+        "mae": _clean(float(np.mean(np.abs(a - p)))),
+        "mape": _clean(mape(a, p)),
+        "spearman": _clean(spearman(a, p)),
+        "r2": _clean(float(r2_score(a, p)) if a.size >= 2 else None),
+    }
+
+
+def full_metrics(actual: Any, predicted: Any, offset: float) -> dict[str, float | None]:
+    """The headline metrics plus ``mae_log`` (MAE of log(y + c)) and ``auc_top_quartile``."""
+    a, p = np.asarray(actual, dtype=float), np.asarray(predicted, dtype=float)
+    return {
+        **regression_metrics(a, p),
+        "mae_log": _clean(float(np.mean(np.abs(to_log(a, offset) - to_log(p, offset))))),
+        "auc_top_quartile": _clean(auc_top_quartile(a, p)),
+    }
+
+
+def baseline_predictions(train_actual: Any, test: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The naive predictions for the test rows (see the module docstring)."""
+    train = np.asarray(train_actual, dtype=float)
+    train = train[np.isfinite(train)]
+    median, mean = float(np.median(train)), float(np.mean(train))
+    trailing = test[BASELINE].astype(float).fillna(median).to_numpy()
+    return {
+        "global_median": np.full(len(test), median),
+        "global_mean": np.full(len(test), mean),
+        "trailing_median": trailing,
+    }
+
+
+# --- the protocol -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Evaluation:
+    """What the evaluation on the newest fold found."""
+
+    n_train: int
+    n_test: int
+    model: dict[str, float | None]
+    baselines: dict[str, dict[str, float | None]]
+    selection: Selection
+    fitted: PerformanceModel  # trained on the training split only
+    predictions: pd.DataFrame  # test rows: time, row, actual, predicted, one column per baseline
+    importances: dict[str, float]
+    rows_fitted: int
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        """``{"n_train", "n_test", "model": {mae, mape, spearman, r2}, "baselines": {name: {same}}}``."""
+        return {
+            "n_train": self.n_train,
+            "n_test": self.n_test,
+            "model": {k: self.model[k] for k in HEADLINE_METRICS},
+            "baselines": {n: {k: m[k] for k in HEADLINE_METRICS} for n, m in self.baselines.items()},
+        }
+
+    def details(self) -> dict[str, Any]:
+        return {
+            "selected": self.selection.best.label,
+            "cross_validation": self.selection.table,
+            "rows_fitted": self.rows_fitted,
+            "model": self.model,
+            "baselines": self.baselines,
+            "feature_importances": self.importances,
+            **self.notes,
+        }
+
+
+def evaluate(
+    ts: TrainingSet,
+    deployed: PerformanceModel | None = None,
+    candidates: Sequence[Candidate] = DEFAULT_CANDIDATES,
+    test_fraction: float = 0.2,
+    n_splits: int = 4,
+) -> Evaluation:
+    """Select a candidate by time-ordered CV on the oldest rows, fit it there, and score it and every
+    baseline on the newest rows. The test rows are never used to choose or fit anything."""
+    frame = ts.frame
+    n_train = ts.n_train if ts.n_train is not None else time_split(frame[TIME], test_fraction)
+    train, test = frame.iloc[:n_train], frame.iloc[n_train:]
+    design = design_frame(frame, ts.spec, ts.offset)
+    eligible = train.index[ts.fit_mask(train.index).to_numpy()]
+    target = frame.loc[eligible, TARGET].to_numpy(dtype=float)
+    selection = select_candidate(design.loc[eligible], target, ts.spec, candidates, n_splits)
+    model = fit_model(ts, selection.best, rows=train.index, design=design)
+
+    test_design = design.loc[test.index]
+    baseline = test[BASELINE].astype(float).fillna(model.fallback_baseline)
+    relative = model.predict_relative_design(test_design)
+    predicted = np.maximum(np.exp(to_log(baseline, ts.offset) + relative) - ts.offset, 0.0)
+    actual = test[ACTUAL].to_numpy(dtype=float)
+
+    baselines = baseline_predictions(train[ACTUAL], test)
+    notes: dict[str, Any] = {}
+    if deployed is not None:
+        try:
+            baselines["deployed_model"] = np.asarray(deployed.predict(test), dtype=float)
+        except (KeyError, ValueError) as exc:
+            notes["deployed_model"] = f"the deployed model could not score these rows: {exc}"
+    metrics = full_metrics(actual, predicted, ts.offset)
+    baseline_metrics = {name: full_metrics(actual, p, ts.offset) for name, p in baselines.items()}
+
+    test_target = to_log(actual, ts.offset) - to_log(baseline, ts.offset)
+    importances = permutation_importance(model, test_design, np.asarray(test_target))
+    predictions = pd.DataFrame(
+        {"time": test[TIME].to_numpy(), "row": test[ROW].to_numpy(), "actual": actual, "predicted": predicted}
+    )
+    for name, p in baselines.items():
+        predictions[name] = p
+    return Evaluation(
+        n_train=len(train),
+        n_test=len(test),
+        model=metrics,
+        baselines=baseline_metrics,
+        selection=selection,
+        fitted=model,
+        predictions=predictions,
+        importances=importances,
+        rows_fitted=model.trained_rows,
+        notes=notes,
+    )

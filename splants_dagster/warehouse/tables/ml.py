@@ -1,0 +1,46 @@
+"""The performance predictor: one row per training run (deployed or not, and why) and the predictions
+for pieces not yet published.
+
+Contract for analysts: ``analytics.model_runs`` (model_version, trained_at, rows, metrics on the newest
+fold, the trailing-median and deployed-model baselines' figures, deployed, reason) and
+``analytics.predictions`` (piece_id, model_version, predicted_score, predicted_at). ``predicted_score``
+is the percentile in [0, 1] of the predicted performance relative to the platform's trailing median among
+the training posts (0.5 = a typical post); it is what the content suite weighs at .15.
+"""
+
+DDL = [
+    """
+    CREATE TABLE IF NOT EXISTS ml_model_runs (
+        model_version VARCHAR PRIMARY KEY, model_name VARCHAR, trained_at TIMESTAMPTZ, rows INTEGER,
+        rows_fitted INTEGER, n_train INTEGER, n_test INTEGER, window_from VARCHAR, window_through VARCHAR,
+        model_kind VARCHAR, model_label VARCHAR, target VARCHAR, trailing_window INTEGER,
+        mae DOUBLE, mape DOUBLE, spearman DOUBLE, r2 DOUBLE, mae_log DOUBLE, auc_top_quartile DOUBLE,
+        trailing_median_mae DOUBLE, trailing_median_mae_log DOUBLE, trailing_median_spearman DOUBLE,
+        deployed_model_mae DOUBLE, deployed_model_mae_log DOUBLE, deployed_model_spearman DOUBLE,
+        deployed BOOLEAN, reason VARCHAR, card JSON
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS ml_predictions (
+        piece_id VARCHAR, campaign_id VARCHAR, platform VARCHAR, model_version VARCHAR,
+        predicted_score DOUBLE, predicted_relative DOUBLE, predicted_value DOUBLE, baseline DOUBLE,
+        predicted_at TIMESTAMPTZ
+    )
+    """,
+]
+
+VIEWS = {
+    "model_runs": """
+        SELECT model_version, trained_at, rows, mae, mape, spearman, r2, mae_log, auc_top_quartile,
+               trailing_median_mae, trailing_median_mae_log, trailing_median_spearman,
+               deployed_model_mae, deployed_model_mae_log, deployed_model_spearman,
+               deployed, reason, model_name, model_kind, model_label, target, trailing_window,
+               rows_fitted, n_train, n_test, window_from, window_through
+        FROM core.ml_model_runs
+    """,
+    "predictions": """
+        SELECT piece_id, model_version, predicted_score, predicted_at, campaign_id, platform,
+               predicted_relative, predicted_value, baseline
+        FROM core.ml_predictions
+    """,
+}
