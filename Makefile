@@ -9,6 +9,9 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export SPLANTS_DATA_DIR ?= $(CURDIR)/data
 HOST ?= 127.0.0.1
 PORT ?= 3000
+# SPLANTS_INSTANCE=production selects deploy/dagster.production.yaml (PostgreSQL; needs DAGSTER_POSTGRES_URL)
+SPLANTS_INSTANCE ?= local
+INSTANCE_YAML := $(if $(filter production,$(SPLANTS_INSTANCE)),deploy/dagster.production.yaml,deploy/dagster.yaml)
 
 .PHONY: install home run demo test bench lint format sql clean
 
@@ -23,7 +26,7 @@ install: $(STAMP)
 # the project-local Dagster instance (git-ignored); dagster.yaml refreshed from deploy/ when it changes
 home: install
 	mkdir -p $(DAGSTER_HOME)
-	cp deploy/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	cp $(INSTANCE_YAML) $(DAGSTER_HOME)/dagster.yaml
 
 run: home
 	$(BIN)/splants campaign sync

@@ -16,9 +16,11 @@ writer. So runs never write the file analysts open:
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import fcntl
 import os
 import shutil
+import socket
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -26,6 +28,7 @@ from typing import Any
 
 import duckdb
 
+from splants_dagster.llm.cache import ingest_cache_journals
 from splants_dagster.llm.journal import idle_journals, read_journal
 from splants_dagster.paths import DataPaths
 from splants_dagster.warehouse import schema
@@ -85,10 +88,17 @@ class Warehouse:
     def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """An exclusive read-write session; the analysts' snapshot is republished when it ends cleanly."""
         with self._exclusive():
+            started = dt.datetime.now(dt.UTC)
             with self._connect(str(self.paths.warehouse_db)) as conn:
                 apply_schema(conn)
                 ingest_journals(conn, self.paths)
+                ingest_cache_journals(conn, self.paths.journal_dir)
                 yield conn
+                # every session leaves an audit row: who held the single-writer lock, and when
+                conn.execute(
+                    "INSERT INTO write_sessions VALUES (?, ?, ?, ?)",
+                    [socket.gethostname(), os.getpid(), started, dt.datetime.now(dt.UTC)],
+                )
                 conn.execute("CHECKPOINT")
             self._publish()
 
@@ -171,28 +181,28 @@ LEDGER_COLUMNS = (
     "strategy",
     "run_id",
     "called_at",
+    "attempt",
+    "fallback_from",
+    "cache_write_tokens",
 )
 
 
 def ingest_journals(conn: duckdb.DuckDBPyConnection, paths: DataPaths) -> int:
     """Move finished LLM call journals into ``llm_calls`` (idempotent on call_id); returns rows added."""
     added = 0
-    for path, fd in idle_journals(paths.journal_dir):
-        try:
-            records = read_journal(path)
-            if records:
-                before = conn.execute("SELECT count(*) FROM llm_calls").fetchone()[0]
-                rows = [tuple(getattr(r, c) for c in LEDGER_COLUMNS) for r in records]
-                placeholders = ", ".join("?" for _ in LEDGER_COLUMNS)
-                conn.executemany(
-                    f"INSERT INTO llm_calls ({', '.join(LEDGER_COLUMNS)}) VALUES ({placeholders}) "
-                    "ON CONFLICT (call_id) DO NOTHING",
-                    rows,
-                )
-                added += conn.execute("SELECT count(*) FROM llm_calls").fetchone()[0] - before
-            path.unlink(missing_ok=True)
-        finally:
-            os.close(fd)
+    for path in idle_journals(paths.journal_dir):
+        records = read_journal(path)
+        if records:
+            before = conn.execute("SELECT count(*) FROM llm_calls").fetchone()[0]
+            rows = [tuple(getattr(r, c) for c in LEDGER_COLUMNS) for r in records]
+            placeholders = ", ".join("?" for _ in LEDGER_COLUMNS)
+            conn.executemany(
+                f"INSERT INTO llm_calls ({', '.join(LEDGER_COLUMNS)}) VALUES ({placeholders}) "
+                "ON CONFLICT (call_id) DO NOTHING",
+                rows,
+            )
+            added += conn.execute("SELECT count(*) FROM llm_calls").fetchone()[0] - before
+        path.unlink(missing_ok=True)
     return added
 
 

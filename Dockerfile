@@ -1,0 +1,28 @@
+# The splants-dagster code location: a gRPC code server that the Dagster webserver and daemon load
+# definitions from, and that launches runs. Build: docker build -t splants-dagster:latest .
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    DAGSTER_HOME=/opt/dagster/dagster_home \
+    SPLANTS_DATA_DIR=/data
+
+WORKDIR /opt/splants
+COPY pyproject.toml README.md ./
+COPY splants_dagster ./splants_dagster
+RUN pip install . \
+    && python -c "from splants_dagster.readability import ensure_cmudict; ensure_cmudict()" \
+    && mkdir -p "$DAGSTER_HOME" /data \
+    && useradd --create-home --uid 10001 splants \
+    && chown -R splants "$DAGSTER_HOME" /data
+# the production instance (PostgreSQL via DAGSTER_POSTGRES_URL); the webserver and daemon use the same file
+COPY deploy/dagster.production.yaml /opt/dagster/dagster_home/dagster.yaml
+# demo inputs: replace by mounting your own data directory at /data
+COPY data/brand.yaml data/models.yaml /data/
+COPY data/campaigns /data/campaigns
+COPY data/sources /data/sources
+
+USER splants
+EXPOSE 4000
+CMD ["dagster", "code-server", "start", "-h", "0.0.0.0", "-p", "4000", "-m", "splants_dagster.definitions"]

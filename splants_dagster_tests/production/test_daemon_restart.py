@@ -1,0 +1,118 @@
+"""The real dagster-daemon on the PostgreSQL instance, killed mid-way and restarted: no schedule or sensor
+tick is lost and no run is left stuck."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from splants_dagster.paths import PROJECT_ROOT
+from splants_dagster_tests.production.conftest import service_env
+
+pytestmark = [pytest.mark.services, pytest.mark.slow]
+TERMINAL = {"SUCCESS", "FAILURE", "CANCELED"}
+
+
+def start_daemon(env: dict, workspace: Path, log: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", str(workspace)],
+        env=env,
+        cwd=PROJECT_ROOT,
+        stdout=log.open("a"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def wait_for(predicate, timeout: float, what: str, interval: float = 1.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def test_daemon_killed_and_restarted_loses_no_ticks(prod_home, pg_url, data_dir, tmp_path):
+    import dagster as dg
+
+    workspace = tmp_path / "workspace.yaml"
+    workspace.write_text(
+        "load_from:\n  - python_module:\n      module_name: splants_dagster_tests.production.daemon_location\n"
+        f"      working_directory: {PROJECT_ROOT}\n"
+    )
+    env = service_env(data_dir, prod_home, pg_url)
+    log = tmp_path / "daemon.log"
+    instance = dg.DagsterInstance.get()
+
+    def schedule_ticks():
+        return (
+            instance.get_ticks(
+                next(
+                    s for s in instance.all_instigator_state() if s.name == "every_minute_catalog"
+                ).instigator_origin_id,
+                next(
+                    s for s in instance.all_instigator_state() if s.name == "every_minute_catalog"
+                ).selector_id,
+            )
+            if any(s.name == "every_minute_catalog" for s in instance.all_instigator_state())
+            else []
+        )
+
+    def sensor_ticks():
+        states = [s for s in instance.all_instigator_state() if s.name == "campaign_brief_sensor"]
+        return instance.get_ticks(states[0].instigator_origin_id, states[0].selector_id) if states else []
+
+    daemon = start_daemon(env, workspace, log)
+    try:
+        # first scheduled tick, and its run in flight
+        wait_for(lambda: [t for t in schedule_ticks() if t.status.value == "SUCCESS"], 100, "a schedule tick")
+        wait_for(lambda: instance.get_runs(), 30, "a run")
+        assert sensor_ticks(), "the brief sensor ticked"
+        daemon.send_signal(signal.SIGKILL)  # the daemon dies mid-way (runs it launched keep going)
+        daemon.wait(10)
+        killed_at = dt.datetime.now(dt.UTC)
+        # stay down across the next scheduled minute
+        missed_minute = (killed_at + dt.timedelta(minutes=1)).replace(second=0, microsecond=0)
+        time.sleep(max(0.0, (missed_minute - dt.datetime.now(dt.UTC)).total_seconds()) + 5)
+        sensor_ticks_before = len(sensor_ticks())
+        daemon = start_daemon(env, workspace, log)
+        # the scheduler catches up the minute it missed while down
+        wait_for(
+            lambda: any(
+                t.timestamp >= missed_minute.timestamp() - 1 and t.status.value == "SUCCESS"
+                for t in schedule_ticks()
+            ),
+            90,
+            "the missed schedule tick to be caught up",
+        )
+        wait_for(lambda: len(sensor_ticks()) > sensor_ticks_before, 60, "the sensor to tick again")
+        wait_for(
+            lambda: all(r.status.value in TERMINAL for r in instance.get_runs()),
+            180,
+            "every run to finish",
+            2,
+        )
+    finally:
+        if daemon.poll() is None:
+            daemon.send_signal(signal.SIGTERM)
+            try:
+                daemon.wait(30)
+            except subprocess.TimeoutExpired:
+                daemon.kill()
+    ticks = sorted(t.timestamp for t in schedule_ticks() if t.status.value == "SUCCESS")
+    minutes = sorted({dt.datetime.fromtimestamp(t, dt.UTC).replace(second=0, microsecond=0) for t in ticks})
+    assert missed_minute in minutes, (minutes, missed_minute, log.read_text()[-3000:])
+    for a, b in itertools.pairwise(minutes):
+        assert b - a == dt.timedelta(minutes=1), f"tick gap between {a} and {b}"
+    runs = instance.get_runs()
+    assert runs and all(r.status.value in TERMINAL for r in runs), [(r.run_id, r.status) for r in runs]
+    scheduled = [r for r in runs if r.tags.get("dagster/schedule_name") == "every_minute_catalog"]
+    assert len(scheduled) == len(minutes) and all(r.status.value == "SUCCESS" for r in scheduled)
