@@ -27,8 +27,10 @@ from splants_dagster.briefs import (
     load_brand,
     scan_briefs,
 )
+from splants_dagster.costs.guard import CacheAlias, CacheFirstClient, SpendGuard
 from splants_dagster.llm.anthropic_provider import AnthropicProvider
 from splants_dagster.llm.base import Provider
+from splants_dagster.llm.batch import AnthropicBatchAPI, OpenAIBatchAPI
 from splants_dagster.llm.cache import ResponseCache, SnapshotLookup
 from splants_dagster.llm.client import CallContext, LLMClient
 from splants_dagster.llm.journal import CallJournal
@@ -278,10 +280,13 @@ class LLMResource(dg.ConfigurableResource):
     def provider_impl(self, strategy: str | None = None) -> Provider:
         return self.plan(strategy)[0]
 
-    def label(self, strategy: str | None = None) -> str:
-        """What generates the text, for asset metadata and the UI (never a key)."""
+    def label(self, strategy: str | None = None, premium: bool | None = None) -> str:
+        """What generates the text, for asset metadata and the UI (never a key). ``premium=False``: premium
+        mode paused (see :meth:`client`)."""
         strategy = strategy or self.strategy
         primary, fallbacks, partner = self.plan(strategy)
+        if premium is False:
+            partner = None
         if primary.is_offline:
             return "offline (no LLM API key configured: deterministic template writer, not a language model)"
         parts = [f"{primary.name}/{primary.model} (strategy {strategy})"]
@@ -302,11 +307,17 @@ class LLMResource(dg.ConfigurableResource):
         asset: str,
         run_id: str | None,
         strategy: str | None = None,
+        premium: bool | None = None,
+        spend_limit_usd: float | None = None,
     ):
         """An :class:`LLMClient` for one step; ``strategy`` (economy | balanced | quality) picks the models
-        and lands on every ledger row."""
+        and lands on every ledger row. Cost control (docs/costs.md): ``premium=False`` pauses premium
+        multi-model mode; ``spend_limit_usd`` refuses further calls once the step has spent that much; in
+        economy a reply a higher tier already paid for is reused from the response cache."""
         strategy = strategy or self.strategy
         primary, fallbacks, partner = self.plan(strategy, warehouse.data_dir)
+        if premium is False:
+            partner = None
         paths = DataPaths.at(warehouse.data_dir)
         models = self.models(warehouse.data_dir)
         cache = None
@@ -315,7 +326,17 @@ class LLMResource(dg.ConfigurableResource):
                 paths.journal_dir, SnapshotLookup(warehouse.store()), read=not self.force_refresh
             )
         with CallJournal(paths.journal_dir) as journal:
-            client = LLMClient(
+            if spend_limit_usd is not None:
+                guard = SpendGuard(spend_limit_usd, journal)
+                wrapped: dict[int, Provider] = {}  # the premium partner is also the first fallback: wrap once
+
+                def wrap(p: Provider | None) -> Provider | None:
+                    return None if p is None else wrapped.setdefault(id(p), guard.wrap(p))
+
+                primary, partner = wrap(primary), wrap(partner)
+                fallbacks = [wrap(p) for p in fallbacks]
+            economy = strategy == "economy" and cache is not None
+            client = (CacheFirstClient if economy else LLMClient)(
                 primary,
                 journal,
                 CallContext(campaign_id=campaign_id, asset=asset, run_id=run_id, strategy=strategy),
@@ -330,11 +351,37 @@ class LLMResource(dg.ConfigurableResource):
                 ),
                 cache=cache,
                 premium_partner=partner,
+                **({"alternates": self._higher_tiers(primary, models)} if economy else {}),
             )
             try:
                 yield client
             finally:
                 client.close()
+
+    def _higher_tiers(self, primary: Provider, models: ModelsConfig) -> list[CacheAlias]:
+        """The primary provider's quality and balanced models, whose cached replies economy may reuse."""
+        found = []
+        for tier in ("quality", "balanced"):
+            model = models.provider(primary.name).strategies.get(tier)
+            if model and model != primary.model and all(a.model != model for a in found):
+                found.append(CacheAlias(primary.name, model))
+        return found
+
+    def batch_api(self, provider: str, timeout_s: float = 60.0) -> OpenAIBatchAPI | AnthropicBatchAPI:
+        """The batch API of ``provider`` (openai | anthropic) with this resource's key and endpoint."""
+        if provider == "openai" and self._value(self.openai_api_key):
+            return OpenAIBatchAPI(
+                api_key=self._value(self.openai_api_key) or "",
+                base_url=self._value(self.openai_base_url),
+                timeout_s=min(self.timeout_s, timeout_s),
+            )
+        if provider == "anthropic" and self._value(self.anthropic_api_key):
+            return AnthropicBatchAPI(
+                api_key=self._value(self.anthropic_api_key) or "",
+                base_url=self._value(self.anthropic_base_url),
+                timeout_s=min(self.timeout_s, timeout_s),
+            )
+        raise dg.Failure(f"no batch API for LLM provider {provider!r} (configured: {self.configured()})")
 
 
 def build_resources(data_dir: str | Path | None = None) -> dict[str, dg.ConfigurableResource]:

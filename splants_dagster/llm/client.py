@@ -110,7 +110,7 @@ class LLMClient:
         then retried); ``provider`` pins the call to one provider (no fallback)."""
         route = [provider] if provider is not None else [self.provider, *self.fallbacks]
         for candidate in route:
-            hit = self._from_cache(request, candidate, validate)
+            hit = self.cached_reply(request, candidate, validate)
             if hit is not None:
                 return hit
         failures: list[str] = []
@@ -124,7 +124,7 @@ class LLMClient:
         tried = " → ".join(label(p) for p in route)
         raise LLMError(f"{what} failed on {tried}: " + " | ".join(failures), retryable=False)
 
-    def _from_cache(
+    def cached_reply(
         self, request: LLMRequest, provider: Provider, validate: Validator | None
     ) -> LLMResponse | None:
         if self.cache is None or provider.is_offline:

@@ -9,7 +9,10 @@ import datetime as dt
 
 import dagster as dg
 
+from splants_dagster.costs.guard import PausedVariants
 from splants_dagster.defs.campaigns.common import set_status, stored_brief
+from splants_dagster.defs.costs.resources import BudgetResource
+from splants_dagster.defs.costs.steps import step_budget
 from splants_dagster.defs.partitions import CAMPAIGN_SCOPE, campaign_partitions
 from splants_dagster.defs.qa.checks import QA_CHECK_SPECS, check_results
 from splants_dagster.defs.resources import LLMResource, ProjectResource, WarehouseResource
@@ -116,6 +119,7 @@ def qa_report(
     project: ProjectResource,
     warehouse: WarehouseResource,
     llm: LLMResource,
+    budget: BudgetResource,
 ) -> dg.MaterializeResult:
     """Grammar, uniqueness, brand voice, facts, SEO, legal and readability for every piece of the campaign
     (score, pass/fail and findings each); pieces scoring 0.6-0.8 are auto-fixed and re-checked (at most 2
@@ -178,10 +182,20 @@ def qa_report(
         review_file=str(path),
         now=dt.datetime.now(dt.UTC),
     )
-    real_llm = not llm.provider_impl().is_offline
-    with llm.client(warehouse, campaign_id, "qa_report", context.run.run_id) as client:
+    # cost control: no new A/B variants while the forecast is over budget, no LLM assist at 100% spent
+    sb = step_budget(budget, warehouse, llm, campaign_id)
+    real_llm = not llm.provider_impl().is_offline and not sb.decision.exhausted
+    with llm.client(
+        warehouse,
+        campaign_id,
+        "qa_report",
+        context.run.run_id,
+        strategy=sb.decision.strategy,
+        spend_limit_usd=sb.decision.spend_limit_usd,
+    ) as client:
         assistant = QAAssistant(client, brand, brief_payload(brief)) if real_llm else None
-        result = client.run(run_campaign(inputs, client, assistant, llm.concurrency))
+        variants_llm = PausedVariants(sb.decision.reason) if sb.decision.pause_noncritical else client
+        result = client.run(run_campaign(inputs, variants_llm, assistant, llm.concurrency))
         totals = client.totals()
     _write(store, result, previous_status)
 
@@ -235,9 +249,12 @@ def qa_report(
         ),
         "review_file": dg.MetadataValue.path(str(path)),
         "review_entries": dg.MetadataValue.int(len(reviews)),
-        "llm": llm.label(),
+        **sb.metadata(),
+        "llm": llm.label(sb.decision.strategy),
         "llm_assist": "on (judge and rewrite)"
         if real_llm
+        else "off (budget exhausted: rule-based checks only)"
+        if sb.decision.exhausted
         else "off (offline provider: rule-based checks only)",
         "llm_calls": dg.MetadataValue.int(int(totals["calls"])),
         "cost_usd": dg.MetadataValue.float(float(totals["cost_usd"])),

@@ -6,6 +6,8 @@ from dataclasses import asdict
 import dagster as dg
 
 from splants_dagster.defs.campaigns.common import set_status, stored_brief
+from splants_dagster.defs.costs.resources import BudgetResource
+from splants_dagster.defs.costs.steps import step_budget
 from splants_dagster.defs.partitions import CAMPAIGN_SCOPE, campaign_partitions
 from splants_dagster.defs.resources import (
     LLMResource,
@@ -32,6 +34,7 @@ def research_brief(
     warehouse: WarehouseResource,
     research_web: ResearchWebResource,
     llm: LLMResource,
+    budget: BudgetResource,
 ) -> dg.MaterializeResult:
     """Keywords ranked from the brief, the sources and the model; each source's title, headings, length and
     top terms; audience insights; and content gaps in both directions. Without sources it says so."""
@@ -39,6 +42,8 @@ def research_brief(
     store = warehouse.store()
     brief = stored_brief(store, campaign_id)
     brand = project.brand()
+    sb = step_budget(budget, warehouse, llm, campaign_id)
+    sb.stop_if_exhausted()
     with research_web.client() as http:
         docs = load_sources(brief.sources, project.paths.resolve_input, http)
     for doc in docs:
@@ -46,7 +51,15 @@ def research_brief(
             context.log.info(f"source {doc.ref}: {doc.title!r}, {doc.word_count} words")
         else:
             context.log.warning(f"source {doc.ref} skipped: {doc.error}")
-    with llm.client(warehouse, campaign_id, "research_brief", context.run.run_id) as client:
+    strategy = sb.decision.strategy
+    with llm.client(
+        warehouse,
+        campaign_id,
+        "research_brief",
+        context.run.run_id,
+        strategy=strategy,
+        spend_limit_usd=sb.decision.spend_limit_usd,
+    ) as client:
         research = client.run(research_campaign(brief, brand, docs, client))
         totals = client.totals()
     now = dt.datetime.now(dt.UTC)
@@ -133,7 +146,8 @@ def research_brief(
                 md_table([asdict(g) for g in research.gaps], ["direction", "kind", "item"])
             ),
             "audience": dg.MetadataValue.json(research.audience),
-            "llm": llm.label(),
+            **sb.metadata(),
+            "llm": llm.label(strategy),
             "llm_calls": dg.MetadataValue.int(int(totals["calls"])),
             "cost_usd": dg.MetadataValue.float(float(totals["cost_usd"])),
             "notes": "\n".join(research.notes) or "none",

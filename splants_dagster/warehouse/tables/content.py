@@ -65,7 +65,7 @@ VIEWS = {
         SELECT piece_id, campaign_id, platform, content_type, title, body, word_count, char_count,
                hashtags, quality_score, seo_score, readability_score, total_score, model, created_at,
                is_pillar, uniqueness_score, predicted_score, score_components, candidate_strategy,
-               provider, generation_strategy, variant_of, variant_dimension
+               provider, generation_strategy, variant_of, variant_dimension, generation_reason
         FROM core.content_pieces
     """,
 }
