@@ -30,7 +30,7 @@ import itertools
 import math
 import random
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -88,6 +88,9 @@ class SchedulePolicy:
     allowed_hours: tuple[int, ...] = tuple(range(7, 23))
     prior_clock: str = "utc"  # "utc": prior hours are UTC instants; "local": brand wall-clock hours
     pillar_lead_hours: float = 1.0
+    # slots scoring within this margin of the best feasible one are equally good: a piece's predicted
+    # performance per weekday × hour (content_predictions), when given, chooses among them
+    tie_margin: float = 0.05
     prior_slots: Mapping[str, tuple[int, ...]] = field(default_factory=lambda: dict(PRIOR_SLOTS))
     rules: Mapping[str, ChannelRule] = field(default_factory=lambda: dict(CHANNEL_RULES))
 
@@ -122,6 +125,7 @@ class Slot:
     is_pillar: bool = False
     variant_of: str | None = None
     fixed: bool = False
+    tie_break: bool = False  # the piece's predicted performance chose this among equally good slots
 
 
 @dataclass
@@ -314,6 +318,29 @@ def _rng(seed: str, piece_id: str) -> random.Random:
     return random.Random(int(hashlib.sha256(f"{seed}|{piece_id}".encode()).hexdigest()[:16], 16))
 
 
+def _pick(
+    cands: Sequence[_Candidate],
+    feasible: Callable[[_Candidate], bool],
+    preference: Mapping[tuple[int, int], float] | None,
+    policy: SchedulePolicy,
+) -> tuple[_Candidate | None, bool]:
+    """The first feasible candidate (``cands`` is ordered best first), or, when the piece has predicted
+    performance per (weekday, hour), the best-predicted of the feasible candidates within
+    ``policy.tie_margin`` of it (then the higher score, then the earlier time). Also whether the
+    prediction changed the choice."""
+    first = next((c for c in cands if feasible(c)), None)
+    if first is None or not preference:
+        return first, False
+    ties = [c for c in cands if c.score >= first.score - policy.tie_margin and feasible(c)]
+
+    def key(c: _Candidate) -> tuple[float, float, float]:
+        predicted = preference.get((c.local.weekday(), c.local.hour), -math.inf)
+        return (predicted, c.score, -c.utc.timestamp())
+
+    best = max(ties, key=key)
+    return best, best is not first
+
+
 def build_schedule(
     items: Sequence[ScheduleItem],
     start_date: dt.date,
@@ -322,9 +349,14 @@ def build_schedule(
     history: Iterable[Mapping[str, Any]] = (),
     policy: SchedulePolicy | None = None,
     seed: str = "",
+    preferences: Mapping[str, Mapping[tuple[int, int], float]] | None = None,
 ) -> ScheduleResult:
-    """A publish time for every item inside [start_date, start_date + duration_days) in ``timezone``."""
+    """A publish time for every item inside [start_date, start_date + duration_days) in ``timezone``.
+
+    ``preferences``: per piece id, its predicted performance at (weekday, hour) on the brand's clock
+    (weekday 0 = Monday); it breaks ties between slots within ``policy.tie_margin`` of the best."""
     policy = policy or SchedulePolicy()
+    preferences = preferences or {}
     tz = ZoneInfo(timezone)
     history = list(history)
     grids = learn_grids(history, timezone, policy)
@@ -341,7 +373,13 @@ def build_schedule(
     pillar_at: dt.datetime | None = None
 
     def register(
-        item: ScheduleItem, local: dt.datetime, source: str, score: float, explore: bool, fixed: bool
+        item: ScheduleItem,
+        local: dt.datetime,
+        source: str,
+        score: float,
+        explore: bool,
+        fixed: bool,
+        tie_break: bool = False,
     ):
         nonlocal pillar_at
         utc = local.astimezone(UTC)
@@ -362,6 +400,7 @@ def build_schedule(
                 item.is_pillar,
                 item.variant_of,
                 fixed,
+                tie_break,
             )
         )
 
@@ -410,6 +449,7 @@ def build_schedule(
         target = target_day[item.piece_id]
         day_order = sorted(range(duration_days), key=lambda d, t=target: (abs(d - t), d < t))
         chosen: tuple[_Candidate, bool] | None = None
+        tie_break = False
         # pass 1: good slots only (prior slots, learned cells scoring above the account's average);
         # pass 2: any allowed hour, so a crowded channel still fits when caps allow.
         for good_only in (True, False):
@@ -427,7 +467,9 @@ def build_schedule(
                         chosen = (pick, True)
                         break
                 pool = [c for c in cands if c.score > 0] if good_only else cands
-                pick = next((c for c in pool if feasible(item, c)), None)
+                pick, tie_break = _pick(
+                    pool, lambda c, i=item: feasible(i, c), preferences.get(item.piece_id), policy
+                )
                 if pick is not None:
                     chosen = (pick, False)
                     break
@@ -440,7 +482,7 @@ def build_schedule(
             continue
         cand, explored = chosen
         source = "learned" if (cand.learned or explored) else "prior"
-        register(item, cand.local, source, cand.score, explored, False)
+        register(item, cand.local, source, cand.score, explored, False, tie_break)
 
     notes = []
     if not history:

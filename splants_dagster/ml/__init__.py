@@ -10,5 +10,8 @@ Pure Python (pandas, scikit-learn): no Dagster imports. See ``docs/ml.md``.
 - :mod:`~splants_dagster.ml.registry`: model files under ``$SPLANTS_DATA_DIR/models/``, the active
   pointer and the gate.
 - :mod:`~splants_dagster.ml.training`: ``train_and_evaluate`` / ``predict`` (what the assets call) and
-  ``suite_predictor`` (the content suite's predicted-performance component).
+  ``suite_predictor`` (the content suite's predicted-performance component), ``predict_slots`` (the
+  scheduler's tie-breaker).
+- :mod:`~splants_dagster.ml.data`: the warehouse side (training rows, outcomes, upcoming pieces, the
+  active model).
 """

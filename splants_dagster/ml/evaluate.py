@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
+from scipy.stats import spearmanr, wilcoxon
 from sklearn.metrics import r2_score, roc_auc_score
 
 from splants_dagster.ml.features import ACTUAL, BASELINE, ROW, TARGET, TIME, TrainingSet, to_log
@@ -124,6 +124,20 @@ def auc_top_quartile(actual: Any, predicted: Any) -> float | None:
     return float(roc_auc_score(positive, p))
 
 
+def improvement_p_value(actual: Any, predicted: Any, baseline: Any, offset: float) -> float | None:
+    """One-sided p-value that the model's absolute errors on the log scale are smaller than the
+    baseline's on the same rows (paired Wilcoxon signed-rank test). Small = the improvement is unlikely
+    to be luck; ``None`` with fewer than 5 rows; 1.0 when the errors are identical."""
+    a = to_log(actual, offset)
+    diff = np.abs(a - to_log(baseline, offset)) - np.abs(a - to_log(predicted, offset))
+    diff = diff[np.isfinite(diff)]
+    if diff.size < 5:
+        return None
+    if np.all(diff == 0):
+        return 1.0
+    return float(wilcoxon(diff, alternative="greater").pvalue)
+
+
 def regression_metrics(actual: Any, predicted: Any) -> dict[str, float | None]:
     """The headline metrics: ``mae``, ``mape`` (percent, or None), ``spearman`` (or None), ``r2``."""
     a, p = np.asarray(actual, dtype=float), np.asarray(predicted, dtype=float)
@@ -175,6 +189,8 @@ class Evaluation:
     importances: dict[str, float]
     rows_fitted: int
     notes: dict[str, Any] = field(default_factory=dict)
+    # per baseline: one-sided p-value that the model's log errors are smaller (improvement_p_value)
+    p_values: dict[str, float | None] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         """``{"n_train", "n_test", "model": {mae, mape, spearman, r2}, "baselines": {name: {same}}}``."""
@@ -192,6 +208,7 @@ class Evaluation:
             "rows_fitted": self.rows_fitted,
             "model": self.model,
             "baselines": self.baselines,
+            "improvement_p_values": self.p_values,
             "feature_importances": self.importances,
             **self.notes,
         }
@@ -230,6 +247,9 @@ def evaluate(
             notes["deployed_model"] = f"the deployed model could not score these rows: {exc}"
     metrics = full_metrics(actual, predicted, ts.offset)
     baseline_metrics = {name: full_metrics(actual, p, ts.offset) for name, p in baselines.items()}
+    p_values = {
+        name: _clean(improvement_p_value(actual, predicted, p, ts.offset), 6) for name, p in baselines.items()
+    }
 
     test_target = to_log(actual, ts.offset) - to_log(baseline, ts.offset)
     importances = permutation_importance(model, test_design, np.asarray(test_target))
@@ -249,4 +269,5 @@ def evaluate(
         importances=importances,
         rows_fitted=model.trained_rows,
         notes=notes,
+        p_values=p_values,
     )

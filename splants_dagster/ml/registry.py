@@ -31,6 +31,9 @@ from splants_dagster.paths import DataPaths
 VERSION = re.compile(r"^v(\d{4,})$")
 GATE_METRICS = ("mae_log", "mae")
 REQUIRED_BASELINES = ("trailing_median", "deployed_model")
+# the model must beat these baselines by more than luck: a one-sided paired test of its log errors
+SIGNIFICANCE_BASELINES = ("trailing_median",)
+ALPHA = 0.05
 
 
 @dataclass(frozen=True)
@@ -45,10 +48,19 @@ def gate(
     baselines: Mapping[str, Mapping[str, float | None]],
     metrics: Sequence[str] = GATE_METRICS,
     required: Sequence[str] = REQUIRED_BASELINES,
+    p_values: Mapping[str, float | None] | None = None,
+    alpha: float = ALPHA,
+    significance: Sequence[str] = SIGNIFICANCE_BASELINES,
 ) -> GateDecision:
     """Pass only when the model's error is strictly lower than each required baseline's on every gate
     metric (on the newest fold). A required baseline that is absent (no deployed model yet) is skipped
-    and said so; the trailing median must always be present."""
+    and said so; the trailing median must always be present.
+
+    With ``p_values`` (per baseline: the one-sided paired test that the model's log errors are smaller,
+    see ``evaluate.improvement_p_value``), the improvement over each baseline in ``significance`` must
+    also have p < ``alpha``: on a small fold a model fitted to noise beats the trailing median by luck
+    about one time in four; this keeps that to about one in twenty. The deployed model only has to be
+    beaten on the metrics (it was refit on part of this fold, so it is already favoured)."""
     comparisons, failures, beaten, skipped = [], [], [], []
     for name in required:
         if name not in baselines:
@@ -64,6 +76,12 @@ def gate(
             comparisons.append({"baseline": name, "metric": metric, "model": ours, "baseline_value": theirs})
             parts.append(f"{metric} {_fmt(ours)} {'<' if better else '≥'} {_fmt(theirs)}")
             ok = ok and better
+        if p_values is not None and name in significance:
+            p = p_values.get(name)
+            significant = p is not None and p < alpha
+            comparisons.append({"baseline": name, "metric": "p_value", "model": p, "baseline_value": alpha})
+            parts.append(f"p {_fmt(p)} {'<' if significant else '≥'} {alpha:g}")
+            ok = ok and significant
         (beaten if ok else failures).append(f"{name} ({', '.join(parts)})")
     reason = ("does not beat " + "; ".join(failures)) if failures else ("beats " + " and ".join(beaten))
     if skipped:

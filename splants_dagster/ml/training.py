@@ -165,6 +165,7 @@ def model_card(
             "test_from": str(frame[TIME].iloc[ev.n_train]) if ev.n_test else None,
             "model": ev.model,
             "baselines": ev.baselines,
+            "improvement_p_values": ev.p_values,
             **ev.notes,
         },
         "feature_importances": ev.importances,
@@ -188,7 +189,12 @@ def train_and_evaluate(
     if ts.n_train is None:
         ts.n_train = time_split(ts.frame[TIME], test_fraction)
     ev = evaluate(ts, deployed_model, candidates, test_fraction)
-    decision = gate(ev.model, ev.baselines)
+    decision = gate(ev.model, ev.baselines, p_values=ev.p_values)
+    if deployed_model is not None and "deployed_model" not in ev.baselines:
+        # say why the deployed model was not compared, rather than "no deployed model yet"
+        why = ev.notes.get("deployed_model", "the deployed model could not score the newest fold")
+        reason = decision.reason.replace("no deployed model to compare with yet", why)
+        decision = GateDecision(decision.passed, reason, decision.comparisons)
     final = fit_model(ts, ev.selection.best)
     card = model_card(ts, ev, final, decision)
     return TrainingResult(final, card, decision.passed, decision.reason, ev, decision)
@@ -225,6 +231,7 @@ def model_run_row(card: Mapping[str, Any]) -> dict[str, Any]:
             for name in ("trailing_median", "deployed_model")
             for metric in ("mae", "mae_log", "spearman")
         },
+        "trailing_median_p_value": ev.get("improvement_p_values", {}).get("trailing_median"),
         "deployed": bool(card.get("deployed")),
         "reason": card.get("gate", {}).get("reason"),
         "card": json.dumps(card, default=str),
@@ -264,9 +271,7 @@ def predict(
     """``piece_id``, ``predicted_score`` (percentile in [0, 1] of the predicted relative performance
     among the training posts), ``predicted_relative`` (log factor over the platform baseline) and
     ``predicted_value`` (in the target's units) for each piece."""
-    frame = piece_frame(pieces, tz, time_column=time_column)
-    fallback = baselines.get("*", model.fallback_baseline)
-    frame[BASELINE] = [baselines.get(p, fallback) for p in frame["platform"]]
+    frame = _with_baselines(piece_frame(pieces, tz, time_column=time_column), model, baselines)
     relative = model.predict_relative(frame)
     value = np.maximum(
         np.exp(np.log(frame[BASELINE].to_numpy(float) + model.offset) + relative) - model.offset, 0
@@ -277,6 +282,48 @@ def predict(
             "predicted_score": np.round(model.percentile_of(relative), 4),
             "predicted_relative": np.round(relative, 5),
             "predicted_value": value,
+        }
+    )
+
+
+def _with_baselines(
+    frame: pd.DataFrame, model: PerformanceModel, baselines: Mapping[str, float]
+) -> pd.DataFrame:
+    fallback = baselines.get("*", model.fallback_baseline)
+    frame[BASELINE] = [baselines.get(p, fallback) for p in frame["platform"]]
+    return frame
+
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # as piece_frame names them
+
+
+def predict_slots(
+    model: PerformanceModel,
+    pieces: pd.DataFrame,
+    baselines: Mapping[str, float],
+    tz: str | ZoneInfo = "UTC",
+    hours: Sequence[int] = tuple(range(24)),
+) -> pd.DataFrame:
+    """Each piece as if published at every weekday × hour of the brand's clock: ``piece_id``,
+    ``weekday`` (0 = Monday), ``hour``, ``predicted_relative`` and ``predicted_score``. The scheduler
+    breaks ties between equally good slots with it. Empty when the model has no weekday/hour inputs."""
+    columns = ["piece_id", "weekday", "hour", "predicted_relative", "predicted_score"]
+    if pieces.empty or "weekday" not in model.spec.categorical or "hour" not in model.spec.numeric:
+        return pd.DataFrame(columns=columns)
+    frame = _with_baselines(piece_frame(pieces, tz, time_column="publish_at"), model, baselines)
+    design = model.design(frame)  # text statistics computed once per piece
+    grid = [(d, h) for d in range(7) for h in hours]
+    repeated = design.iloc[np.repeat(np.arange(len(design)), len(grid))].reset_index(drop=True)
+    repeated["weekday"] = [WEEKDAYS[d] for d, _ in grid] * len(design)
+    repeated["hour"] = [float(h) for _, h in grid] * len(design)
+    relative = model.predict_relative_design(repeated)
+    return pd.DataFrame(
+        {
+            "piece_id": np.repeat(frame["piece_id"].to_numpy(), len(grid)),
+            "weekday": [d for d, _ in grid] * len(design),
+            "hour": [h for _, h in grid] * len(design),
+            "predicted_relative": np.round(relative, 5),
+            "predicted_score": np.round(model.percentile_of(relative), 4),
         }
     )
 
