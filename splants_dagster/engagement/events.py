@@ -55,6 +55,11 @@ POST_COLUMNS: tuple[str, ...] = (
     "updated_at",
 )
 
+# Raw rows live in the warehouse's bulk database ``events`` (warehouse/events.duckdb, attached in write
+# sessions), not in ``core``: the analysts' snapshot never carries them.
+EVENTS_TABLE = "events.engagement_events"
+FILE_ROWS_TABLE = "events.engagement_file_rows"
+
 # First day of the engagement_events partitions: the bundled real Facebook export is from 2014.
 FIRST_DATE = dt.date(2014, 1, 1)
 

@@ -1,8 +1,8 @@
 """Warehouse SQL for engagement: daily metrics with rolling baselines, rule inputs, and idempotent writes.
 
 Everything heavy runs inside DuckDB on the warehouse connection (no raw events ever reach Python):
-:func:`build_metrics` turns ``engagement_events`` into ``engagement_metrics`` for a date range in one
-``DELETE`` + ``INSERT ... SELECT`` transaction.
+:func:`build_metrics` turns ``events.engagement_events`` (the warehouse's bulk database) into
+``engagement_metrics`` for a date range in one ``DELETE`` + ``INSERT ... SELECT`` transaction.
 
 How a day's numbers are formed, per (piece, platform, date):
 - increment rows (``cumulative`` false: simulator hours, per-day files) are summed;
@@ -15,6 +15,13 @@ How a day's numbers are formed, per (piece, platform, date):
 - ``*_to_date``: totals since publishing through this day (and the rates of those totals), for the
   first 28 days after publishing (NULL later, or when the publish time is unknown). The anomaly rules
   judge a fresh piece on these, so the hour it was published does not decide its verdict.
+
+Incremental: of the 28 days before a run's range (for baselines and totals to date), those with stored
+``engagement_metrics`` rows contribute these rows; only the others (never built, or without data) are
+aggregated from the raw events. The hourly run over yesterday and today thus aggregates two days of
+events instead of thirty, and a backfill (one run over its range) reads each event once. A day whose
+events were rebuilt after its metrics counts with its stored numbers until its own partition is rebuilt
+(Dagster shows it stale).
 
 Baselines (rolling, per platform, over the 28 days *before* the row's date):
 - baseline_engagement_rate = Σ engagements / Σ impressions; baseline_bounce_rate likewise;
@@ -30,10 +37,11 @@ from typing import Any
 
 import duckdb
 
-from splants_dagster.engagement.events import COUNTERS
+from splants_dagster.engagement.events import COUNTERS, EVENTS_TABLE
 
 BASELINE_DAYS = 28
 TO_DATE_DAYS = 28  # *_to_date columns cover this many days after publishing
+TO_DATE = ("impressions", "engagements", "clicks", "bounces")
 
 METRIC_COLUMNS = (
     "date",
@@ -89,6 +97,13 @@ def _snapshot_cols() -> str:
     return ", ".join(f"arg_max({c}, observed_at) AS {c}" for c in COUNTERS)
 
 
+def _to_date(counter: str) -> str:
+    return (
+        f"CASE WHEN age_days <= {TO_DATE_DAYS - 1} THEN "
+        f"CASE WHEN stored THEN stored_{counter}_to_date ELSE sum({counter}) OVER p END END AS {counter}_to_date"
+    )
+
+
 def _deltas() -> str:
     return ", ".join(f"greatest({c} - coalesce(lag({c}) OVER w, 0), 0) AS {c}" for c in COUNTERS)
 
@@ -99,7 +114,7 @@ WITH snap AS (
            bool_and(piece_id IS NULL) AS external, {_snapshot_cols()},
            bool_or(is_demo) AS is_demo, any_value(content_type) AS content_type,
            min(published_at) AS published_at
-    FROM engagement_events
+    FROM {EVENTS_TABLE}
     WHERE cumulative AND event_date <= $end
     GROUP BY 1, 2, 3
 ),
@@ -111,10 +126,11 @@ cum AS (
 observations AS (
     SELECT event_date AS date, coalesce(piece_id, external_id) AS piece_key, platform,
            piece_id IS NULL AS external, {", ".join(COUNTERS)}, is_demo, content_type, published_at
-    FROM engagement_events
-    WHERE event_date BETWEEN $lookback AND $end AND NOT coalesce(cumulative, false)
+    FROM {EVENTS_TABLE}
+    WHERE event_date BETWEEN $events_from AND $end AND NOT coalesce(cumulative, false)
+      AND (event_date >= $start OR list_contains($unbuilt, event_date))
     UNION ALL BY NAME
-    SELECT * FROM cum WHERE date >= $lookback
+    SELECT * FROM cum WHERE date >= $events_from AND (date >= $start OR list_contains($unbuilt, date))
 ),
 daily AS (
     SELECT date, piece_key, platform, bool_and(external) AS external, {_sums()},
@@ -122,6 +138,12 @@ daily AS (
            min(published_at) AS published_at
     FROM observations
     GROUP BY 1, 2, 3
+    UNION ALL BY NAME
+    -- days before the range (baselines, totals to date) that earlier runs built: their stored numbers
+    SELECT date, piece_id AS piece_key, platform, external, {", ".join(COUNTERS)}, is_demo, content_type,
+           published_at, true AS stored, {", ".join(f"{c}_to_date AS stored_{c}_to_date" for c in TO_DATE)}
+    FROM engagement_metrics
+    WHERE date >= $lookback AND date < $start
 ),
 pub AS (
     SELECT piece_id, platform, min(published_at) AS published_at
@@ -140,7 +162,8 @@ rated AS (
            d.engagements / nullif(d.impressions, 0) AS engagement_rate,
            d.clicks / nullif(d.impressions, 0) AS click_through,
            d.bounces / nullif(d.impressions, 0) AS bounce_rate,
-           d.opens, d.bounces, d.likes, d.comments, d.shares
+           d.opens, d.bounces, d.likes, d.comments, d.shares, coalesce(d.stored, false) AS stored,
+           {", ".join(f"d.stored_{c}_to_date" for c in TO_DATE)}
     FROM daily d
     LEFT JOIN content_pieces cp ON cp.piece_id = d.piece_key
     LEFT JOIN pub ON pub.piece_id = d.piece_key AND pub.platform = d.platform
@@ -153,11 +176,9 @@ dated AS (
     FROM rated
 ),
 aged AS (
-    SELECT *,
-           CASE WHEN age_days <= {TO_DATE_DAYS - 1} THEN sum(impressions) OVER p END AS impressions_to_date,
-           CASE WHEN age_days <= {TO_DATE_DAYS - 1} THEN sum(engagements) OVER p END AS engagements_to_date,
-           CASE WHEN age_days <= {TO_DATE_DAYS - 1} THEN sum(clicks) OVER p END AS clicks_to_date,
-           CASE WHEN age_days <= {TO_DATE_DAYS - 1} THEN sum(bounces) OVER p END AS bounces_to_date
+    -- a stored day keeps its totals to date: its own run summed them from the day of publishing, where
+    -- this run's window may start later
+    SELECT *, {", ".join(_to_date(c) for c in TO_DATE)}
     FROM dated
     WINDOW p AS (PARTITION BY piece_id, platform ORDER BY date ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 ),
@@ -209,10 +230,20 @@ def build_metrics(
     conn: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date, now: dt.datetime | None = None
 ) -> int:
     """Replace ``engagement_metrics`` rows dated ``start``..``end``; returns the rows written."""
+    lookback = start - dt.timedelta(days=BASELINE_DAYS)
+    stored = {
+        r[0]
+        for r in conn.execute(
+            "SELECT DISTINCT date FROM engagement_metrics WHERE date >= ? AND date < ?", [lookback, start]
+        ).fetchall()
+    }
+    unbuilt = [d for d in (lookback + dt.timedelta(days=i) for i in range(BASELINE_DAYS)) if d not in stored]
     params = {
         "start": start,
         "end": end,
-        "lookback": start - dt.timedelta(days=BASELINE_DAYS),
+        "lookback": lookback,
+        "events_from": unbuilt[0] if unbuilt else start,
+        "unbuilt": unbuilt,
         "now": now or dt.datetime.now(dt.UTC),
     }
     conn.execute("BEGIN TRANSACTION")

@@ -12,6 +12,10 @@ Per item, each warehouse write is its own short ``store.write()`` session, never
 4. The outcome is committed: ``published`` (with the ``content.published`` webhook event queued in the same
    session), ``failed`` with ``next_attempt_at`` (429/5xx: only this item waits), or ``needs_review``.
 
+Re-promotions planned by the engagement anomaly sensor (``engagement_boosts``) are scheduled at the start
+of each batch (``state.schedule_boosts``) and then handled like any item, with their own idempotency key
+and state row (``boost_publications``); they go to the outbox unless ``boosts="platform"``.
+
 A file lock (``warehouse/.publish.lock``) keeps two publishers (a Dagster run and the CLI) from working at
 the same time; a run that finds it taken does nothing and says so.
 """
@@ -44,6 +48,16 @@ from splants_dagster.publishing.webhooks import event_body
 
 Log = Callable[[str, str], None]
 EVENT_PUBLISHED = "content.published"
+BOOST_OUTBOX = "re-promotion (engagement boost): the outbox unless SPLANTS_BOOST_PUBLISHER=platform"
+
+
+def _publisher_for(pset: PublisherSet, row: dict[str, Any], boosts: str) -> tuple[Publisher, str | None]:
+    """The platform's publisher (or the outbox fallback); a re-promotion goes to the outbox unless
+    ``boosts`` is ``platform``."""
+    if row.get("boost_id") and boosts != "platform":
+        assert pset.outbox is not None
+        return pset.outbox, BOOST_OUTBOX
+    return pset.for_platform(row["platform"])
 
 
 def _no_log(level: str, message: str) -> None:
@@ -139,13 +153,23 @@ def _event_data(
 
 
 class _Batch:
-    def __init__(self, store, pset: PublisherSet, report: BatchReport, run_id: str | None, log: Log, clock):
+    def __init__(
+        self,
+        store,
+        pset: PublisherSet,
+        report: BatchReport,
+        run_id: str | None,
+        log: Log,
+        clock,
+        boosts: str = "outbox",
+    ):
         self.store = store
         self.pset = pset
         self.report = report
         self.run_id = run_id
         self.log = log
         self.clock = clock
+        self.boosts = boosts
 
     def _published(
         self,
@@ -154,18 +178,17 @@ class _Batch:
         result: PublishResult,
         fallback: str | None,
         outcome: str,
+        boost_id: str | None = None,
     ) -> None:
         now = self.clock()
         with self.store.write() as conn:
             state.mark_published(conn, item, publisher.name, result, now, fallback)
             if self.pset.webhooks:
                 eid = state.event_id(item.idempotency_key, EVENT_PUBLISHED)
-                body = event_body(
-                    eid,
-                    EVENT_PUBLISHED,
-                    now.astimezone(dt.UTC).isoformat(),
-                    _event_data(item, publisher.name, result, now, fallback),
-                )
+                data = _event_data(item, publisher.name, result, now, fallback)
+                if boost_id:
+                    data["boost_id"] = boost_id  # a re-promotion of piece_id
+                body = event_body(eid, EVENT_PUBLISHED, now.astimezone(dt.UTC).isoformat(), data)
                 state.enqueue_event(conn, item, EVENT_PUBLISHED, body, list(self.pset.webhooks.refs), now)
         where = f" → {result.url}" if result.url else ""
         verb = "already there (reconciled)" if outcome == "reconciled" else "published"
@@ -237,7 +260,8 @@ class _Batch:
 
     def run_item(self, row: dict[str, Any]) -> None:
         item = state.item_from_row(row)
-        publisher, fallback = self.pset.for_platform(item.platform)
+        publisher, fallback = _publisher_for(self.pset, row, self.boosts)
+        boost_id = row.get("boost_id")
         progress = state.progress_of(row)
         needs_lookup = (
             row.get("status") == "in_flight"
@@ -254,7 +278,8 @@ class _Batch:
                 message = self.pset.redact(f"reconcile: {err.message}")
                 with self.store.write() as conn:
                     conn.execute(
-                        "UPDATE publications SET last_error = ?, next_attempt_at = ?, updated_at = ? WHERE idempotency_key = ?",
+                        f"UPDATE {state.table_for(conn, item.idempotency_key)} SET last_error = ?,"
+                        " next_attempt_at = ?, updated_at = ? WHERE idempotency_key = ?",
                         [message, retry_at, now, item.idempotency_key],
                     )
                 self.log(
@@ -275,7 +300,7 @@ class _Batch:
                 )
                 return
             if rec.state == "found" and rec.result is not None:
-                self._published(item, publisher, rec.result, fallback, "reconciled")
+                self._published(item, publisher, rec.result, fallback, "reconciled", boost_id)
                 return
             if rec.state == "unknown":
                 note = self.pset.redact(rec.note)
@@ -316,7 +341,7 @@ class _Batch:
             err = OutcomeUnknown(f"{type(exc).__name__}: {exc}")
             self._failed(item, publisher, err, attempts, fallback)
             return
-        self._published(item, publisher, result, fallback, "published")
+        self._published(item, publisher, result, fallback, "published", boost_id)
 
     def deliver_webhooks(self) -> None:
         sender = self.pset.webhooks
@@ -375,8 +400,11 @@ def publish_due(
     log: Log | None = None,
     lock_timeout_s: float = 5.0,
     clock: Callable[[], dt.datetime] | None = None,
+    boosts: str = "outbox",
 ) -> BatchReport:
-    """Publish every due item (``force_now``: every approved, unpublished item) of ``campaign`` or all."""
+    """Publish every due item (``force_now``: every approved, unpublished item) of ``campaign`` or all,
+    re-promotions (engagement boosts) included: through the outbox, or their platform's publisher when
+    ``boosts`` is ``platform``."""
     clock = clock or (lambda: dt.datetime.now(dt.UTC))
     log = log or _no_log
     started = now or clock()
@@ -386,10 +414,11 @@ def publish_due(
 
     if dry_run:
         with store.write() as conn:
+            state.schedule_boosts(conn, clock())
             rows = state.due_rows(conn, started, campaign, force_now)
             for row in rows:
                 item = state.item_from_row(row)
-                publisher, fallback = pset.for_platform(item.platform)
+                publisher, fallback = _publisher_for(pset, row, boosts)
                 preview = publisher.describe(item)
                 recorded = state.mark_dry_run(conn, item, publisher.name, preview, clock(), fallback)
                 report.items.append(
@@ -420,9 +449,12 @@ def publish_due(
             log("warning", report.skipped_reason)
             return report
         with store.write() as conn:
+            scheduled = state.schedule_boosts(conn, clock())
             rows = state.due_rows(conn, started, campaign, force_now)
+        if scheduled:
+            log("info", f"{scheduled} re-promotion(s) scheduled from engagement boosts")
         log("info", f"{len(rows)} item(s) due" + (f" in campaign {campaign}" if campaign else ""))
-        batch = _Batch(store, pset, report, run_id, log, clock)
+        batch = _Batch(store, pset, report, run_id, log, clock, boosts)
         for row in rows:
             batch.run_item(row)
         batch.deliver_webhooks()

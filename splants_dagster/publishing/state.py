@@ -7,6 +7,11 @@ callers keep those sessions short and never hold one during a network call.
                           │  └──▶ failed + needs_review (Permanent, or too many attempts)
                           └── run died: next run reconciles ──▶ published | claim again | needs_review
     pending ──dry run──▶ dry_run (a real run still publishes it)
+
+Re-promotions planned by the engagement anomaly sensor (``engagement_boosts``) go through the same state
+machine in their own table, ``boost_publications`` (one row per boost, key per piece × platform × boost),
+so ``publications`` stays one row per (piece, platform). :func:`schedule_boosts` turns planned boosts into
+pending rows (boost ``planned`` → ``scheduled``); publishing one marks its boost ``published``.
 """
 
 from __future__ import annotations
@@ -21,6 +26,23 @@ import duckdb
 from splants_dagster.publishing.base import PublishItem, PublishResult, idempotency_key
 
 PUBLISHABLE = ("approved", "auto_fixed")
+PUBLICATIONS = "publications"
+BOOST_PUBLICATIONS = "boost_publications"
+
+
+def boost_key(piece_id: str, platform: str, boost_id: str) -> str:
+    """The idempotency key of a re-promotion: stable per (piece, platform, boost)."""
+    return hashlib.sha256(f"{piece_id}|{platform}|{boost_id}".encode()).hexdigest()[:24]
+
+
+def table_for(conn: duckdb.DuckDBPyConnection, key: str) -> str:
+    """The state table holding ``key``: a re-promotion's row is created (pending) in
+    ``boost_publications`` by :func:`schedule_boosts` before any state change; other keys are in
+    ``publications``. So the state changes below (and ``splants publish resolve``) serve both."""
+    found = conn.execute(
+        f"SELECT count(*) FROM {BOOST_PUBLICATIONS} WHERE idempotency_key = ?", [key]
+    ).fetchone()[0]
+    return BOOST_PUBLICATIONS if found else PUBLICATIONS
 
 
 def publishable_sql(alias: str = "c") -> str:
@@ -49,13 +71,16 @@ def due_rows(
 ) -> list[dict[str, Any]]:
     """Scheduled, approved, unpublished items that are due (or all of them with ``force_now``), plus any
     left in flight by a run that died; an item waiting for ``next_attempt_at`` (including an in-flight one
-    whose lookup failed) waits unless ``force_now``. Items marked for review are never picked up."""
+    whose lookup failed) waits unless ``force_now``. Items marked for review are never picked up.
+    Also the re-promotions (planned or scheduled boosts of publishable pieces) due by the same rules; their
+    rows carry ``boost_id`` and the boost's text as body."""
     sql = f"""
         SELECT s.piece_id, s.campaign_id, s.platform, s.content_type, s.publish_at,
                c.title, c.body, c.rendered, c.seo_title, c.meta_description, c.subject, c.preheader, c.cta,
                c.hashtags, c.is_pillar, c.variant_of, cp.keywords, cp.brief_json,
                p.idempotency_key, p.status, coalesce(p.attempts, 0) AS attempts, p.progress,
-               coalesce(p.outcome_unknown, false) AS outcome_unknown, p.next_attempt_at, p.first_attempt_at
+               coalesce(p.outcome_unknown, false) AS outcome_unknown, p.next_attempt_at, p.first_attempt_at,
+               NULL::VARCHAR AS boost_id
         FROM schedule s
         JOIN content_pieces c ON c.piece_id = s.piece_id
         LEFT JOIN campaigns cp ON cp.campaign_id = s.campaign_id
@@ -66,9 +91,32 @@ def due_rows(
           AND (? IS NULL OR s.campaign_id = ?)
           AND (p.status = 'in_flight' OR ? OR s.publish_at <= ?)
           AND (? OR p.next_attempt_at IS NULL OR p.next_attempt_at <= ?)
-        ORDER BY s.publish_at, s.piece_id
+        UNION ALL BY NAME
+        SELECT b.piece_id, coalesce(b.campaign_id, c.campaign_id) AS campaign_id, b.platform, c.content_type,
+               coalesce(p.publish_at, b.planned_at) AS publish_at, c.title, b.boost_copy AS body,
+               b.boost_copy AS rendered, c.seo_title, c.meta_description, c.subject, c.preheader, c.cta,
+               -- the boost's text already carries its hashtags
+               []::VARCHAR[] AS hashtags, false AS is_pillar, NULL::VARCHAR AS variant_of, cp.keywords,
+               cp.brief_json, p.idempotency_key, p.status, coalesce(p.attempts, 0) AS attempts, p.progress,
+               coalesce(p.outcome_unknown, false) AS outcome_unknown, p.next_attempt_at, p.first_attempt_at,
+               b.boost_id
+        FROM engagement_boosts b
+        JOIN content_pieces c ON c.piece_id = b.piece_id
+        LEFT JOIN campaigns cp ON cp.campaign_id = c.campaign_id
+        LEFT JOIN {BOOST_PUBLICATIONS} p ON p.boost_id = b.boost_id
+        WHERE b.status IN ('planned', 'scheduled') AND b.planned_at IS NOT NULL AND {publishable_sql("c")}
+          -- a re-promotion follows the piece's own publication (a dry run is not one)
+          AND EXISTS (SELECT 1 FROM publications o WHERE o.piece_id = b.piece_id AND o.platform = b.platform
+                      AND o.status = 'published')
+          AND coalesce(p.status, 'pending') <> 'published'
+          AND NOT coalesce(p.needs_review, false)
+          AND (? IS NULL OR c.campaign_id = ?)
+          AND (p.status = 'in_flight' OR ? OR coalesce(p.publish_at, b.planned_at) <= ?)
+          AND (? OR p.next_attempt_at IS NULL OR p.next_attempt_at <= ?)
+        ORDER BY publish_at, piece_id, boost_id NULLS FIRST
     """
-    return _rows(conn.execute(sql, [campaign, campaign, force_now, now, force_now, now]))
+    params = [campaign, campaign, force_now, now, force_now, now]
+    return _rows(conn.execute(sql, params + params))
 
 
 def item_from_row(row: dict[str, Any]) -> PublishItem:
@@ -82,8 +130,13 @@ def item_from_row(row: dict[str, Any]) -> PublishItem:
     if publish_at.tzinfo is None:
         publish_at = publish_at.replace(tzinfo=dt.UTC)
     first = row.get("first_attempt_at")
+    key = row.get("idempotency_key") or (
+        boost_key(row["piece_id"], row["platform"], row["boost_id"])
+        if row.get("boost_id")
+        else idempotency_key(row["piece_id"], row["platform"])
+    )
     return PublishItem(
-        idempotency_key=row.get("idempotency_key") or idempotency_key(row["piece_id"], row["platform"]),
+        idempotency_key=key,
         piece_id=row["piece_id"],
         campaign_id=row["campaign_id"],
         platform=row["platform"],
@@ -109,7 +162,7 @@ def item_from_row(row: dict[str, Any]) -> PublishItem:
 
 
 def load(conn: duckdb.DuckDBPyConnection, key: str) -> dict[str, Any] | None:
-    rows = _rows(conn.execute("SELECT * FROM publications WHERE idempotency_key = ?", [key]))
+    rows = _rows(conn.execute(f"SELECT * FROM {table_for(conn, key)} WHERE idempotency_key = ?", [key]))
     return rows[0] if rows else None
 
 
@@ -132,7 +185,8 @@ def _upsert(conn: duckdb.DuckDBPyConnection, item: PublishItem, values: dict[str
     cols = list(row)
     updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c != "idempotency_key")
     conn.execute(
-        f"INSERT INTO publications ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)}) "
+        f"INSERT INTO {table_for(conn, item.idempotency_key)} ({', '.join(cols)}) "
+        f"VALUES ({', '.join('?' for _ in cols)}) "
         f"ON CONFLICT (idempotency_key) DO UPDATE SET {updates}",
         [row[c] for c in cols],
     )
@@ -174,7 +228,7 @@ def save_progress(
     conn: duckdb.DuckDBPyConnection, key: str, progress: dict[str, Any], now: dt.datetime
 ) -> None:
     conn.execute(
-        "UPDATE publications SET progress = ?, updated_at = ? WHERE idempotency_key = ?",
+        f"UPDATE {table_for(conn, key)} SET progress = ?, updated_at = ? WHERE idempotency_key = ?",
         [json.dumps(progress), now, key],
     )
 
@@ -204,6 +258,52 @@ def mark_published(
             "updated_at": now,
         },
     )
+    _boost_published(conn, item.idempotency_key)
+
+
+def _boost_published(conn: duckdb.DuckDBPyConnection, key: str) -> None:
+    """A re-promotion that went out: its boost becomes ``published`` (no-op for other keys)."""
+    conn.execute(
+        f"""
+        UPDATE engagement_boosts b SET status = 'published', published_at = p.published_at, url = p.url,
+               publisher = p.publisher
+        FROM {BOOST_PUBLICATIONS} p
+        WHERE p.idempotency_key = ? AND p.status = 'published' AND b.boost_id = p.boost_id
+        """,
+        [key],
+    )
+
+
+def schedule_boosts(conn: duckdb.DuckDBPyConnection, now: dt.datetime) -> int:
+    """Planned re-promotions become pending publications (boost ``planned`` → ``scheduled``, at its
+    ``planned_at``); boosts whose publication is published (also by hand) are marked ``published``.
+    Idempotent; returns the number of boosts scheduled."""
+    planned = _rows(
+        conn.execute(
+            "SELECT b.boost_id, b.piece_id, b.platform, coalesce(b.campaign_id, c.campaign_id) AS campaign_id,"
+            " b.planned_at FROM engagement_boosts b LEFT JOIN content_pieces c ON c.piece_id = b.piece_id"
+            " WHERE b.status = 'planned' AND b.planned_at IS NOT NULL"
+        )
+    )
+    for b in planned:
+        key = boost_key(b["piece_id"], b["platform"], b["boost_id"])
+        conn.execute(
+            f"INSERT INTO {BOOST_PUBLICATIONS} (idempotency_key, boost_id, piece_id, platform, campaign_id, status,"
+            " attempts, publish_at, needs_review, outcome_unknown, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, false, false, ?) ON CONFLICT (idempotency_key) DO NOTHING",
+            [key, b["boost_id"], b["piece_id"], b["platform"], b["campaign_id"], b["planned_at"], now],
+        )
+        conn.execute(
+            "UPDATE engagement_boosts SET status = 'scheduled', publication_key = ?, scheduled_at = ?"
+            " WHERE boost_id = ? AND status = 'planned'",
+            [key, now, b["boost_id"]],
+        )
+    for (key,) in conn.execute(
+        f"SELECT p.idempotency_key FROM {BOOST_PUBLICATIONS} p JOIN engagement_boosts b ON b.boost_id = p.boost_id"
+        " WHERE p.status = 'published' AND b.status <> 'published'"
+    ).fetchall():
+        _boost_published(conn, key)
+    return len(planned)
 
 
 def mark_failed(
@@ -216,8 +316,9 @@ def mark_failed(
     outcome_unknown: bool = False,
 ) -> None:
     conn.execute(
-        "UPDATE publications SET status = 'failed', last_error = ?, next_attempt_at = ?, needs_review = ?,"
-        " outcome_unknown = ?, in_flight_since = NULL, updated_at = ? WHERE idempotency_key = ?",
+        f"UPDATE {table_for(conn, item.idempotency_key)} SET status = 'failed', last_error = ?,"
+        " next_attempt_at = ?, needs_review = ?, outcome_unknown = ?, in_flight_since = NULL, updated_at = ?"
+        " WHERE idempotency_key = ?",
         [error[:2000], next_attempt_at, needs_review, outcome_unknown, now, item.idempotency_key],
     )
 
@@ -385,16 +486,18 @@ def resolve(
     row = load(conn, key)
     if row is None:
         return None
+    table = table_for(conn, key)
     if published:
         conn.execute(
-            "UPDATE publications SET status = 'published', needs_review = false, outcome_unknown = false,"
+            f"UPDATE {table} SET status = 'published', needs_review = false, outcome_unknown = false,"
             " remote_id = coalesce(?, remote_id), url = coalesce(?, url), published_at = coalesce(published_at, ?),"
             " last_error = 'resolved by hand: published', next_attempt_at = NULL, updated_at = ? WHERE idempotency_key = ?",
             [remote_id, url, now, now, key],
         )
+        _boost_published(conn, key)
     else:
         conn.execute(
-            "UPDATE publications SET status = 'pending', needs_review = false, outcome_unknown = false,"
+            f"UPDATE {table} SET status = 'pending', needs_review = false, outcome_unknown = false,"
             " next_attempt_at = NULL, last_error = 'resolved by hand: retry', updated_at = ? WHERE idempotency_key = ?",
             [now, key],
         )

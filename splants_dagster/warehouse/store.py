@@ -11,6 +11,13 @@ writer. So runs never write the file analysts open:
   default schema, so they read as ``analytics.<view>``; the tables behind them are in schema ``core``. A reader holding the old file
   keeps a consistent view of the last completed write; the rename never disturbs it, and a reader never
   blocks a writer.
+- Bulky raw tables that analysts do not read (raw engagement events) live in **bulk databases**: their
+  own DuckDB files beside the warehouse (``warehouse/events.duckdb``), attached under a stable alias
+  (``events``) in every write session, so that they are created, written and locked under the same write
+  lock and never copied into the snapshot. A domain declares them in its ``tables/`` module (``BULK_DDL``,
+  and ``MOVED_TO_BULK`` for tables older versions kept in ``core``, moved once). A transaction can write
+  only one database: a step writing both commits the bulk part first (see docs/architecture.md).
+  :meth:`Warehouse.read_bulk` reads them (under the write lock: for pipeline code and tests).
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ import socket
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -40,6 +49,18 @@ class WarehouseBusy(TimeoutError):
     pass
 
 
+@dataclass(frozen=True)
+class BulkDatabase:
+    """A DuckDB file in the warehouse folder for bulky raw tables, attached as ``alias`` in every write
+    session (tables read as ``<alias>.<table>``) and never copied into the analysts' snapshot."""
+
+    alias: str
+    file_name: str
+
+
+BULK_DATABASES: tuple[BulkDatabase, ...] = (BulkDatabase("events", "events.duckdb"),)
+
+
 @contextmanager
 def _plain_connect(database: str) -> Iterator[duckdb.DuckDBPyConnection]:
     conn = duckdb.connect(database)
@@ -50,10 +71,27 @@ def _plain_connect(database: str) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 class Warehouse:
-    def __init__(self, paths: DataPaths, connect: Connect | None = None, lock_timeout_s: float = 900.0):
+    def __init__(
+        self,
+        paths: DataPaths,
+        connect: Connect | None = None,
+        lock_timeout_s: float = 900.0,
+        bulk: Sequence[BulkDatabase] = BULK_DATABASES,
+    ):
         self.paths = paths
         self._connect = connect or _plain_connect
         self.lock_timeout_s = lock_timeout_s
+        self.bulk = tuple(bulk)
+
+    def bulk_path(self, database: BulkDatabase) -> Path:
+        return self.paths.warehouse_dir / database.file_name
+
+    def _attach_bulk(self, conn: duckdb.DuckDBPyConnection, read_only: bool = False) -> None:
+        mode = " (READ_ONLY)" if read_only else ""
+        for database in self.bulk:
+            conn.execute(
+                f"ATTACH IF NOT EXISTS {_literal(self.bulk_path(database))} AS {database.alias}{mode}"
+            )
 
     @property
     def lock_file(self):
@@ -89,18 +127,42 @@ class Warehouse:
         """An exclusive read-write session; the analysts' snapshot is republished when it ends cleanly."""
         with self._exclusive():
             started = dt.datetime.now(dt.UTC)
-            with self._connect(str(self.paths.warehouse_db)) as conn:
-                apply_schema(conn)
-                ingest_journals(conn, self.paths)
-                ingest_cache_journals(conn, self.paths.journal_dir)
-                yield conn
-                # every session leaves an audit row: who held the single-writer lock, and when
-                conn.execute(
-                    "INSERT INTO write_sessions VALUES (?, ?, ?, ?)",
-                    [socket.gethostname(), os.getpid(), started, dt.datetime.now(dt.UTC)],
-                )
-                conn.execute("CHECKPOINT")
+            moved: list[str] = []
+            try:
+                with self._connect(str(self.paths.warehouse_db)) as conn:
+                    # bulk files are attached (and created) only here, under the write lock
+                    self._attach_bulk(conn)
+                    apply_schema(conn)
+                    apply_bulk_schema(conn, self.bulk)
+                    moved = migrate_to_bulk(conn)
+                    ingest_journals(conn, self.paths)
+                    ingest_cache_journals(conn, self.paths.journal_dir)
+                    yield conn
+                    # every session leaves an audit row: who held the single-writer lock, and when
+                    conn.execute(
+                        "INSERT INTO write_sessions VALUES (?, ?, ?, ?)",
+                        [socket.gethostname(), os.getpid(), started, dt.datetime.now(dt.UTC)],
+                    )
+                    conn.execute("CHECKPOINT")
+            finally:
+                if moved:
+                    self._compact()
             self._publish()
+
+    def _compact(self) -> None:
+        """Rewrite the warehouse file after tables moved out of it: DuckDB reuses freed blocks but never
+        shrinks a file, and the snapshot is a copy of the whole file. Runs under the write lock."""
+        db = self.paths.warehouse_db
+        tmp = db.with_name(f".{db.name}.{os.getpid()}.compact")
+        tmp.unlink(missing_ok=True)
+        conn = duckdb.connect()
+        try:
+            conn.execute(f"ATTACH {_literal(db)} AS source (READ_ONLY)")
+            conn.execute(f"ATTACH {_literal(tmp)} AS compacted")
+            conn.execute("COPY FROM DATABASE source TO compacted")
+        finally:
+            conn.close()
+        os.replace(tmp, db)
 
     def _publish(self) -> None:
         target = self.paths.analytics_db
@@ -124,6 +186,24 @@ class Warehouse:
             yield conn
         finally:
             conn.close()
+
+    @contextmanager
+    def read_bulk(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection on the live warehouse with the bulk databases attached (raw rows such as
+        ``events.engagement_events``), for pipeline code and tests. DuckDB lets no writer open a file that
+        another process holds open, so this takes the write lock: it waits for writers and they wait for
+        it. Keep it short; analysts read the snapshot (:meth:`read`)."""
+        if not self._snapshot_current() or not all(self.bulk_path(b).exists() for b in self.bulk):
+            with self.write():
+                pass
+        with self._exclusive():
+            conn = duckdb.connect(str(self.paths.warehouse_db), read_only=True)
+            try:
+                self._attach_bulk(conn, read_only=True)
+                conn.execute("USE core")
+                yield conn
+            finally:
+                conn.close()
 
     def _snapshot_current(self) -> bool:
         if not self.paths.analytics_db.exists():
@@ -159,6 +239,77 @@ def apply_schema(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute("CREATE TABLE IF NOT EXISTS schema_info (fingerprint VARCHAR)")
     conn.execute("DELETE FROM schema_info")
     conn.execute("INSERT INTO schema_info VALUES (?)", [schema.fingerprint()])
+
+
+def _literal(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def bulk_ddl() -> dict[str, list[str]]:
+    """Each bulk database's DDL (alias -> statements), from the domains' ``BULK_DDL``."""
+    merged: dict[str, list[str]] = {}
+    for module in schema.domains():
+        for alias, statements in getattr(module, "BULK_DDL", {}).items():
+            merged.setdefault(alias, []).extend(statements)
+    return merged
+
+
+def moved_to_bulk() -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Tables older versions kept in ``core``: table -> (bulk alias, the columns of a write slice)."""
+    merged: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for module in schema.domains():
+        merged.update(getattr(module, "MOVED_TO_BULK", {}))
+    return merged
+
+
+def apply_bulk_schema(conn: duckdb.DuckDBPyConnection, bulk: Sequence[BulkDatabase]) -> None:
+    """Runs each bulk database's idempotent DDL with that database as the default (tables in its ``main``)."""
+    statements = bulk_ddl()
+    unknown = sorted(set(statements) - {b.alias for b in bulk})
+    if unknown:
+        raise ValueError(f"BULK_DDL for bulk database(s) not attached: {', '.join(unknown)}")
+    home = conn.execute("SELECT current_database()").fetchone()[0]
+    try:
+        for alias, ddl in statements.items():
+            conn.execute(f"USE {alias}")
+            for stmt in ddl:
+                conn.execute(stmt)
+    finally:
+        conn.execute(f'USE "{home}".core')
+
+
+def migrate_to_bulk(conn: duckdb.DuckDBPyConnection) -> list[str]:
+    """Moves each table of ``MOVED_TO_BULK`` still in ``core`` (a warehouse written by an older version)
+    into its bulk database, then drops it from ``core``; returns the tables moved.
+
+    A transaction can write only one database, so this is two commits: the copy, then the drop. The copy
+    first deletes the bulk table's rows of every write slice (e.g. day and source) present in ``core``, so
+    when a crash between the two leaves the table in ``core``, the next session copies it again to the
+    same result (nothing doubles), and slices written elsewhere are kept."""
+    moved = []
+    for table, (alias, keys) in moved_to_bulk().items():
+        present = conn.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND schema_name = 'core' AND table_name = ?",
+            [table],
+        ).fetchone()[0]
+        if not present:
+            continue
+        target = f"{alias}.main.{table}"
+        match = " AND ".join(f"{table}.{k} IS NOT DISTINCT FROM s.{k}" for k in keys)
+        conn.execute("BEGIN TRANSACTION")
+        try:
+            conn.execute(
+                f"DELETE FROM {target} USING (SELECT DISTINCT {', '.join(keys)} FROM core.{table}) s WHERE {match}"
+            )
+            conn.execute(f"INSERT INTO {target} BY NAME SELECT * FROM core.{table}")
+            conn.execute("COMMIT")
+        except Exception:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute(f"DROP TABLE core.{table}")
+        moved.append(table)
+    return moved
 
 
 LEDGER_COLUMNS = (

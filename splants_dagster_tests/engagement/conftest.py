@@ -32,6 +32,14 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name, raising=False)
 
 
+def raw_query(store: Warehouse, sql: str, params: list | None = None) -> list[dict]:
+    """Rows from the live warehouse with the bulk databases attached (raw events are not in the snapshot)."""
+    with store.read_bulk() as conn:
+        cur = conn.execute(sql, params or [])
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+
 def facebook_export() -> Path:
     if not FACEBOOK_EXPORT.exists():
         pytest.skip(f"the real Facebook export is not at {FACEBOOK_EXPORT}")

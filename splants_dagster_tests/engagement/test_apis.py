@@ -14,7 +14,7 @@ from splants_dagster.defs.engagement.resources import build_resources
 from splants_dagster.engagement import apis
 from splants_dagster_tests.helpers import FakeServer, Recorded, Reply
 
-from .conftest import BLOG, EMAIL, LINKEDIN, TWEET, publication, seed_campaign
+from .conftest import BLOG, EMAIL, LINKEDIN, TWEET, publication, raw_query, seed_campaign
 
 
 def x_handler(req: Recorded) -> Reply:
@@ -301,9 +301,10 @@ def test_engagement_events_pulls_published_items_through_the_resources(
                 tags=range_tags(today, today),
             )
             assert result.success
-    assert store.query("SELECT count(*) AS n FROM engagement_events")[0]["n"] == 3
+    assert raw_query(store, "SELECT count(*) AS n FROM events.engagement_events")[0]["n"] == 3
     rows = {
-        r["piece_id"]: r for r in store.query("SELECT * FROM engagement_events WHERE event_date = ?", [today])
+        r["piece_id"]: r
+        for r in raw_query(store, "SELECT * FROM events.engagement_events WHERE event_date = ?", [today])
     }
     assert set(rows) == {TWEET, LINKEDIN, EMAIL}  # the outbox "publication" has nothing to measure
     assert (

@@ -17,12 +17,12 @@ from splants_dagster.defs.engagement.assets import (
 )
 from splants_dagster.defs.engagement.common import range_tags
 
-from .conftest import facebook_export
+from .conftest import facebook_export, raw_query
 
 DAY = dt.date(2025, 6, 10)
 CHECKSUM = (
     "SELECT event_date, count(*) AS n, sum(impressions) AS impressions, sum(engagements) AS engagements "
-    "FROM engagement_events GROUP BY 1 ORDER BY 1"
+    "FROM events.engagement_events GROUP BY 1 ORDER BY 1"
 )
 
 
@@ -38,7 +38,7 @@ def test_partitions_rewrite_idempotently_and_a_small_backfill_runs_as_one(store,
     assert first.success
     materialized = instance.get_materialized_partitions(dg.AssetKey("engagement_metrics"))
     assert materialized == {(DAY - dt.timedelta(days=i)).isoformat() for i in range(3)}
-    before = store.query(CHECKSUM)
+    before = raw_query(store, CHECKSUM)
     assert [r["event_date"] for r in before] == [DAY - dt.timedelta(days=2 - i) for i in range(3)]
     metrics_before = store.query("SELECT count(*) AS n FROM engagement_metrics")[0]["n"]
     # one day again, alone: the same rows, nothing duplicated, neighbours untouched
@@ -46,7 +46,7 @@ def test_partitions_rewrite_idempotently_and_a_small_backfill_runs_as_one(store,
         assets, instance=instance, resources=resources, partition_key=(DAY - dt.timedelta(days=1)).isoformat()
     )
     assert again.success
-    assert store.query(CHECKSUM) == before
+    assert raw_query(store, CHECKSUM) == before
     assert store.query("SELECT count(*) AS n FROM engagement_metrics")[0]["n"] == metrics_before
     meta = first.asset_materializations_for_node("engagement_events")[0].metadata
     assert meta["simulated_rows"].value > 0 and meta["simulator"].value.startswith("on")
@@ -86,7 +86,7 @@ def test_real_facebook_export_from_inbox_to_metrics(data_dir, store, instance, r
             }
         },
     )
-    assert store.query("SELECT count(*) AS n FROM engagement_file_rows")[0]["n"] == 496
+    assert raw_query(store, "SELECT count(*) AS n FROM events.engagement_file_rows")[0]["n"] == 496
 
     # the year 2014 as one range, called directly (no per-partition event overhead in a test)
     window = dg.PartitionKeyRange(load["min_date"].isoformat(), load["max_date"].isoformat())

@@ -76,7 +76,7 @@ EVENTS = [
 def metrics(store):
     with store.write() as conn:
         sql.session(conn)
-        insert_rows(conn, "engagement_events", pd.DataFrame(EVENTS, dtype=object))
+        insert_rows(conn, "events.engagement_events", pd.DataFrame(EVENTS, dtype=object))
         written = sql.build_metrics(conn, dt.date(2026, 11, 1), dt.date(2026, 11, 2))
     assert written == 4
     rows = store.query("SELECT * FROM engagement_metrics ORDER BY piece_id, date")
@@ -148,3 +148,18 @@ def test_monitor_rows_judge_totals_to_date(store, metrics):
         rows = sql.monitor_rows(conn, dt.date(2026, 11, 2), dt.date(2026, 11, 2), 7, 1, 0.99)
     a2 = next(r for r in rows if r["piece_id"] == "twitter:a")
     assert a2["impressions"] == 180 and a2["engagement_rate"] == pytest.approx(0.05)
+
+
+def test_a_run_reads_earlier_days_from_their_stored_metrics(store, metrics):
+    """Incremental: once the days before a range have metrics, a run aggregates only its own days'
+    events (the raw events of earlier days are not read again)."""
+    with store.write() as conn:
+        sql.session(conn)
+        sql.build_metrics(conn, dt.date(2026, 10, 30), dt.date(2026, 11, 2))
+        conn.execute("DELETE FROM events.engagement_events WHERE event_date < DATE '2026-11-02'")
+        sql.build_metrics(conn, dt.date(2026, 11, 2), dt.date(2026, 11, 2))
+    a2 = store.query(
+        "SELECT * FROM engagement_metrics WHERE piece_id = 'twitter:a' AND date = DATE '2026-11-02'"
+    )
+    assert a2[0]["baseline_engagement_rate"] == pytest.approx((15 + 6) / (300 + 150))
+    assert a2[0]["impressions_to_date"] == 180

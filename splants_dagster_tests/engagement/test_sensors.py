@@ -30,9 +30,10 @@ from splants_dagster.defs.engagement.sensors import (
 )
 from splants_dagster.engagement import sql
 from splants_dagster.engagement.rules import anomaly_id, highlight_id
+from splants_dagster.publishing import state
 from splants_dagster_tests.helpers import FakeServer, Reply
 
-from .conftest import CAMPAIGN, LINKEDIN, TWEET, seed_campaign
+from .conftest import CAMPAIGN, LINKEDIN, TWEET, raw_query, seed_campaign
 
 TODAY = dt.datetime.now(dt.UTC).date()
 
@@ -92,9 +93,10 @@ def test_inbox_sensor_imports_each_file_version_once_then_rebuilds_its_days(
         tags=rebuild.tags,
     )
     assert ran.success
-    rows = store.query(
-        "SELECT event_date, impressions FROM engagement_events WHERE source = 'file:generic' "
-        "ORDER BY event_date"
+    rows = raw_query(
+        store,
+        "SELECT event_date, impressions FROM events.engagement_events WHERE source = 'file:generic' "
+        "ORDER BY event_date",
     )
     assert [(r["event_date"], r["impressions"]) for r in rows] == [
         (day, 500),
@@ -187,6 +189,17 @@ def test_anomaly_sensor_alerts_once_and_requests_one_boost_per_piece(data_dir, s
     assert plan["planned_at"] > dt.datetime.now(dt.UTC)
     assert plan["boost_copy"].startswith("Quick question:") and len(plan["boost_copy"]) <= 280
     assert "Pre-order the starter pack" in plan["boost_copy"]
+
+    # publishing schedules it (see splants_dagster_tests/publishing/test_boosts.py); planning the piece
+    # again never resets a boost publishing has taken over
+    with store.write() as conn:
+        assert state.schedule_boosts(conn, dt.datetime.now(dt.UTC)) == 1
+    again = dg.materialize(
+        [engagement_boosts], instance=instance, resources=resources, run_config=boost.run_config
+    )
+    assert again.success
+    (kept,) = store.query("SELECT status, publication_key FROM analytics.engagement_boosts")
+    assert kept["status"] == "scheduled" and kept["publication_key"]
 
 
 # ------------------------------------------------------------------------------------- high engagement

@@ -29,7 +29,13 @@ from splants_dagster.defs.engagement.resources import (
 )
 from splants_dagster.defs.resources import ProjectResource, WarehouseResource
 from splants_dagster.engagement import abtest, actions, rules, sql
-from splants_dagster.engagement.events import COUNTERS, EVENT_COLUMNS, POST_COLUMNS
+from splants_dagster.engagement.events import (
+    COUNTERS,
+    EVENT_COLUMNS,
+    EVENTS_TABLE,
+    FILE_ROWS_TABLE,
+    POST_COLUMNS,
+)
 from splants_dagster.engagement.features import text_features
 from splants_dagster.engagement.files import (
     FileRejected,
@@ -54,19 +60,21 @@ SIMULATED_NOTE = (
 
 
 def insert_rows(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> int:
-    """Insert a DataFrame's columns into ``table``, cast to the table's column types (one SQL scan)."""
+    """Insert a DataFrame's columns into ``table`` (a ``core`` table, or ``<bulk db>.<table>``), cast to the
+    table's column types (one SQL scan)."""
     if frame is None or not len(frame):
         return 0
+    database, _, name = table.rpartition(".")
     types = {
-        name: dtype
-        for name, dtype in conn.execute(
-            "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_schema = 'core' AND table_name = ?",
-            [table],
+        column: dtype
+        for column, dtype in conn.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() "
+            "WHERE database_name = coalesce(?, current_database()) AND schema_name = ? AND table_name = ?",
+            [database or None, "main" if database else "core", name],
         ).fetchall()
     }
     cols = [c for c in frame.columns if c in types]
-    view = f"_frame_{table}"
+    view = f"_frame_{name}"
     conn.register(view, frame)
     try:
         select = ", ".join(f'CAST("{c}" AS {types[c]})' for c in cols)
@@ -175,13 +183,16 @@ def engagement_file_imports(
             rejected.append((path, err))
             context.log.error(f"rejected {err}")
 
-    def write(conn: duckdb.DuckDBPyConnection) -> None:
+    def stage(conn: duckdb.DuckDBPyConnection) -> None:
+        for path, pf in parsed:
+            conn.execute(f"DELETE FROM {FILE_ROWS_TABLE} WHERE source_file = ?", [_relative(inbox, path)])
+            insert_rows(conn, FILE_ROWS_TABLE, _frame(pf.rows, EVENT_COLUMNS))
+
+    def record(conn: duckdb.DuckDBPyConnection) -> None:
         for path, pf in parsed:
             rel = _relative(inbox, path)
-            conn.execute("DELETE FROM engagement_file_rows WHERE source_file = ?", [rel])
             conn.execute("DELETE FROM engagement_quarantine WHERE source_file = ?", [rel])
             conn.execute("DELETE FROM engagement_posts WHERE source_file = ?", [rel])
-            insert_rows(conn, "engagement_file_rows", _frame(pf.rows, EVENT_COLUMNS))
             insert_rows(conn, "engagement_quarantine", pd.DataFrame(pf.quarantined))
             insert_rows(conn, "engagement_posts", _frame(pf.posts, POST_COLUMNS))
             low, high = pf.dates
@@ -208,7 +219,10 @@ def engagement_file_imports(
 
     if parsed or rejected:
         with store.write() as conn:
-            _in_transaction(conn, lambda: write(conn))
+            # one transaction per database (DuckDB's rule): the staged rows first, then the load records,
+            # so a failure in between leaves the file recorded in its old version and it is imported again
+            _in_transaction(conn, lambda: stage(conn))
+            _in_transaction(conn, lambda: record(conn))
     summary = [
         {
             "file": _relative(inbox, path),
@@ -455,22 +469,30 @@ def engagement_events(
             sim_from, end, now, now, pieces=sim_pieces
         )
 
-    def write(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    def write_events(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
         params = {"start": start, "end": end, "today": now.date(), "answered": sorted(answered)}
         conn.execute(
-            """
-            DELETE FROM engagement_events WHERE event_date BETWEEN $start AND $end
+            f"""
+            DELETE FROM {EVENTS_TABLE} WHERE event_date BETWEEN $start AND $end
               AND (source NOT LIKE 'api:%' OR (event_date = $today AND list_contains($answered, source)))
             """,
             params,
         )
         conn.execute(
-            f"INSERT INTO engagement_events ({', '.join(EVENT_COLUMNS)}) SELECT {', '.join(EVENT_COLUMNS)} "
-            "FROM engagement_file_rows WHERE event_date BETWEEN $start AND $end",
+            f"INSERT INTO {EVENTS_TABLE} ({', '.join(EVENT_COLUMNS)}) SELECT {', '.join(EVENT_COLUMNS)} "
+            f"FROM {FILE_ROWS_TABLE} WHERE event_date BETWEEN $start AND $end",
             {"start": start, "end": end},
         )
-        insert_rows(conn, "engagement_events", sim_frame)
-        insert_rows(conn, "engagement_events", _frame(api_rows, EVENT_COLUMNS))
+        insert_rows(conn, EVENTS_TABLE, sim_frame)
+        insert_rows(conn, EVENTS_TABLE, _frame(api_rows, EVENT_COLUMNS))
+        return dict(
+            conn.execute(
+                f"SELECT source, count(*) FROM {EVENTS_TABLE} WHERE event_date BETWEEN $start AND $end GROUP BY 1",
+                {"start": start, "end": end},
+            ).fetchall()
+        )
+
+    def write_rest(conn: duckdb.DuckDBPyConnection) -> None:
         if api_bad:
             conn.execute(
                 "DELETE FROM engagement_quarantine WHERE event_date = $today AND list_contains($answered, source)",
@@ -497,16 +519,13 @@ def engagement_events(
             "WHERE rows_loaded > 0 AND min_date >= $start AND max_date <= $end",
             {"now": now, "start": start, "end": end},
         )
-        return dict(
-            conn.execute(
-                "SELECT source, count(*) FROM engagement_events WHERE event_date BETWEEN $start AND $end GROUP BY 1",
-                {"start": start, "end": end},
-            ).fetchall()
-        )
 
     with store.write() as conn:
         sql.session(conn, engagement.memory_limit)
-        by_source = _in_transaction(conn, lambda: write(conn))
+        # one transaction per database (DuckDB's rule): the raw events first, then what refers to them
+        # (posts, quarantine, "file built"), so a failure in between leaves the days to be rebuilt again
+        by_source = _in_transaction(conn, lambda: write_events(conn))
+        _in_transaction(conn, lambda: write_rest(conn))
         quarantined = conn.execute(
             "SELECT count(*) FROM engagement_quarantine WHERE event_date BETWEEN ? AND ?", [start, end]
         ).fetchone()[0]
@@ -773,7 +792,8 @@ def engagement_boosts(
     """A re-promotion plan for each under-performing piece of ours (requested by the anomaly sensor): the
     piece reworked for what went wrong (question-led hook, CTA first, or key point first) within its
     platform's limits, and the next best publish slot by the platform's engagement data. Written to
-    ``engagement_boosts`` (status ``planned``) for publishing to pick up."""
+    ``engagement_boosts`` (status ``planned``); the publishing step schedules it (``scheduled``) and sends
+    it at that slot through the exactly-once path, to the outbox by default (``published``)."""
     store = warehouse.store()
     now = dt.datetime.now(dt.UTC)
     since = now.date() - dt.timedelta(days=engagement.alert_window_days)
@@ -839,10 +859,20 @@ def engagement_boosts(
     if boosts:
         with store.write() as conn:
             cols = list(boosts[0])
-            conn.executemany(
-                f"INSERT OR REPLACE INTO engagement_boosts ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
-                [[b[c] for c in cols] for b in boosts],
-            )
+
+            def write() -> None:
+                # a planned boost is planned again; one publishing has scheduled or published keeps its state
+                conn.execute(
+                    "DELETE FROM engagement_boosts WHERE list_contains(?, boost_id) AND status = 'planned'",
+                    [[b["boost_id"] for b in boosts]],
+                )
+                conn.executemany(
+                    f"INSERT INTO engagement_boosts ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)}) "
+                    "ON CONFLICT (boost_id) DO NOTHING",
+                    [[b[c] for c in cols] for b in boosts],
+                )
+
+            _in_transaction(conn, write)
     skipped = len(found) - sum(len(v) for v in by_piece.values())
     context.log.info(
         f"{len(boosts)} boost(s) planned; {skipped} anomaly(ies) of external posts not boostable"

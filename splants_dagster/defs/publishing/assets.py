@@ -54,7 +54,7 @@ HISTORY_SQL = """
     group_name="publishing",
     kinds={"python", "duckdb"},
     partitions_def=campaign_partitions,
-    deps=["content_suite", "qa_report"],
+    deps=["content_suite", "qa_report", "content_predictions"],
     pool="duckdb_write",
     tags=CAMPAIGN_SCOPE,
     check_specs=SCHEDULE_CHECKS,
@@ -122,9 +122,24 @@ def publishing_schedule(
     ]
     items += [ScheduleItem(o["piece_id"], o["platform"], fixed_at=o["publish_at"]) for o in others]
     history = store.query(HISTORY_SQL)
+    # the performance model's view of each piece at each weekday × hour breaks ties between equally good
+    # slots (no rows when there is no active model)
+    preferences: dict[str, dict[tuple[int, int], float]] = {}
+    for r in store.query(
+        "SELECT piece_id, weekday, hour, predicted_relative FROM ml_slot_predictions WHERE campaign_id = ?",
+        [campaign_id],
+    ):
+        preferences.setdefault(r["piece_id"], {})[(r["weekday"], r["hour"])] = r["predicted_relative"]
     policy = SchedulePolicy()
     result = build_schedule(
-        items, brief.start_date, brief.duration_days, brand.timezone, history, policy, seed=campaign_id
+        items,
+        brief.start_date,
+        brief.duration_days,
+        brand.timezone,
+        history,
+        policy,
+        seed=campaign_id,
+        preferences=preferences,
     )
     own = {i.piece_id for i in items} - {o["piece_id"] for o in others}
     slots = [s for s in result.slots if s.piece_id in own]
@@ -189,6 +204,7 @@ def publishing_schedule(
             "learned_slots": dg.MetadataValue.int(sources.get("learned", 0)),
             "prior_slots": dg.MetadataValue.int(sources.get("prior", 0)),
             "exploration_slots": dg.MetadataValue.int(sum(1 for s in slots if s.exploration)),
+            "predicted_tie_breaks": dg.MetadataValue.int(sum(1 for s in slots if s.tie_break)),
             "history_posts": dg.MetadataValue.int(len(history)),
             "history": history_note,
             "slot_notes": dg.MetadataValue.md("\n".join(f"- {n}" for n in result.notes)),
@@ -269,7 +285,10 @@ def publications(
         log=_logger(context),
     )
     review = store.query(
-        "SELECT piece_id, platform, publisher, last_error FROM publications WHERE needs_review ORDER BY piece_id"
+        "SELECT piece_id, platform, publisher, last_error FROM publications WHERE needs_review"
+        " UNION ALL SELECT piece_id, platform, publisher, 're-promotion: ' || coalesce(last_error, '')"
+        " FROM boost_publications"
+        " WHERE needs_review ORDER BY piece_id"
     )
     totals = store.query("SELECT status, count(*) AS n FROM publications GROUP BY status ORDER BY status")
     counts = report.counts

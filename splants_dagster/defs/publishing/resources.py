@@ -94,6 +94,10 @@ class PublishingResource(dg.ConfigurableResource):
     data_dir: str
     blog_publisher: str = Field(default="auto", description="auto | wordpress | hubspot | outbox")
     email_publisher: str = Field(default="auto", description="auto | mailchimp | hubspot | outbox")
+    boost_publisher: str = Field(
+        default="outbox",
+        description="outbox | platform: where re-promotions of under-performing pieces (engagement boosts) go",
+    )
     timeout_s: float = 30.0
     max_attempts: int = Field(default=8, description="attempts before an item is marked for review")
     retry_base_s: float = Field(default=60.0, description="first retry delay; doubles per attempt")
@@ -170,7 +174,14 @@ class PublishingResource(dg.ConfigurableResource):
         pset = self.publishers(timezone)
         try:
             return publish_due(
-                store, pset, campaign=campaign, force_now=force_now, dry_run=dry_run, run_id=run_id, log=log
+                store,
+                pset,
+                campaign=campaign,
+                force_now=force_now,
+                dry_run=dry_run,
+                run_id=run_id,
+                log=log,
+                boosts=self.boost_publisher,
             )
         finally:
             pset.close()
@@ -183,6 +194,7 @@ def build_resources(data_dir: str | Path | None = None) -> dict[str, dg.Configur
             data_dir=root,
             blog_publisher=_env_or("SPLANTS_BLOG_PUBLISHER", "auto"),
             email_publisher=_env_or("SPLANTS_EMAIL_PUBLISHER", "auto"),
+            boost_publisher=_env_or("SPLANTS_BOOST_PUBLISHER", "outbox"),
             wordpress=WordPressResource(
                 url=_env("WORDPRESS_URL"),
                 username=_env("WORDPRESS_USERNAME"),

@@ -7,23 +7,53 @@ Contract used by scheduling and the predictor: ``engagement_metrics`` has one ro
 from a Facebook Insights export, or the demo simulator's history posts); ``is_demo`` rows are simulated.
 ``engagement_posts`` describes every post that has metrics (text features for the predictor).
 
+Raw observations (``engagement_events``, 10 M rows and more) and the staged rows of dropped files are not
+part of the analyst contract: they live in the bulk database ``events`` (``warehouse/events.duckdb``,
+attached in write sessions as ``events``; see ``warehouse/store.py``), so they are never copied into the
+analysts' snapshot. Everything analysts read (metrics, quarantine, anomalies, A/B results) stays in ``core``.
+
 Columns are only ever added here (``ALTER TABLE ... ADD COLUMN IF NOT EXISTS``), never renamed or dropped.
 See docs/engagement.md for the meaning of every column.
 """
 
+# The bulk database holding the raw rows; SQL names them ``events.<table>``.
+EVENTS_DB = "events"
+
+BULK_DDL = {
+    EVENTS_DB: [
+        # cumulative: the counters are running totals at observed_at (API snapshots, lifetime exports);
+        # otherwise they are increments for the period ending at observed_at (simulator, per-day files).
+        """
+        CREATE TABLE IF NOT EXISTS engagement_events (
+            event_date DATE, piece_id VARCHAR, external_id VARCHAR, platform VARCHAR, observed_at TIMESTAMPTZ,
+            impressions BIGINT, reach BIGINT, engagements BIGINT, likes BIGINT, comments BIGINT,
+            shares BIGINT, clicks BIGINT, opens BIGINT, bounces BIGINT, source VARCHAR, source_file VARCHAR,
+            is_demo BOOLEAN, content_type VARCHAR, published_at TIMESTAMPTZ, loaded_at TIMESTAMPTZ,
+            cumulative BOOLEAN, line INTEGER
+        )
+        """,
+        # parsed, validated rows of each dropped file (replaced per file); engagement_events partitions
+        # copy their dates from here in SQL, so a file is parsed once however often partitions are rebuilt
+        """
+        CREATE TABLE IF NOT EXISTS engagement_file_rows (
+            event_date DATE, piece_id VARCHAR, external_id VARCHAR, platform VARCHAR, observed_at TIMESTAMPTZ,
+            impressions BIGINT, reach BIGINT, engagements BIGINT, likes BIGINT, comments BIGINT,
+            shares BIGINT, clicks BIGINT, opens BIGINT, bounces BIGINT, source VARCHAR, source_file VARCHAR,
+            is_demo BOOLEAN, content_type VARCHAR, published_at TIMESTAMPTZ, loaded_at TIMESTAMPTZ,
+            cumulative BOOLEAN, line INTEGER
+        )
+        """,
+    ]
+}
+
+# Warehouses written before the bulk database kept these in ``core``: moved once, by write slice (the
+# rows one write replaces: a day of a source, a file).
+MOVED_TO_BULK = {
+    "engagement_events": (EVENTS_DB, ("event_date", "source")),
+    "engagement_file_rows": (EVENTS_DB, ("source_file",)),
+}
+
 DDL = [
-    """
-    CREATE TABLE IF NOT EXISTS engagement_events (
-        event_date DATE, piece_id VARCHAR, external_id VARCHAR, platform VARCHAR, observed_at TIMESTAMPTZ,
-        impressions BIGINT, reach BIGINT, engagements BIGINT, likes BIGINT, comments BIGINT, shares BIGINT,
-        clicks BIGINT, opens BIGINT, bounces BIGINT, source VARCHAR, source_file VARCHAR, is_demo BOOLEAN,
-        content_type VARCHAR, published_at TIMESTAMPTZ, loaded_at TIMESTAMPTZ
-    )
-    """,
-    # cumulative: the counters are running totals at observed_at (API snapshots, lifetime exports);
-    # otherwise they are increments for the period ending at observed_at (simulator, per-day files).
-    "ALTER TABLE engagement_events ADD COLUMN IF NOT EXISTS cumulative BOOLEAN",
-    "ALTER TABLE engagement_events ADD COLUMN IF NOT EXISTS line INTEGER",
     """
     CREATE TABLE IF NOT EXISTS engagement_quarantine (
         event_date DATE, source VARCHAR, source_file VARCHAR, line INTEGER, reason VARCHAR, raw VARCHAR,
@@ -32,17 +62,6 @@ DDL = [
     """,
     "ALTER TABLE engagement_quarantine ADD COLUMN IF NOT EXISTS preset VARCHAR",
     "ALTER TABLE engagement_quarantine ADD COLUMN IF NOT EXISTS reason_code VARCHAR",
-    # parsed, validated rows of each dropped file (replaced per file); engagement_events partitions
-    # copy their dates from here in SQL, so a file is parsed once however often partitions are rebuilt
-    """
-    CREATE TABLE IF NOT EXISTS engagement_file_rows (
-        event_date DATE, piece_id VARCHAR, external_id VARCHAR, platform VARCHAR, observed_at TIMESTAMPTZ,
-        impressions BIGINT, reach BIGINT, engagements BIGINT, likes BIGINT, comments BIGINT, shares BIGINT,
-        clicks BIGINT, opens BIGINT, bounces BIGINT, source VARCHAR, source_file VARCHAR, is_demo BOOLEAN,
-        content_type VARCHAR, published_at TIMESTAMPTZ, loaded_at TIMESTAMPTZ, cumulative BOOLEAN,
-        line INTEGER
-    )
-    """,
     """
     CREATE TABLE IF NOT EXISTS engagement_file_loads (
         source_file VARCHAR PRIMARY KEY, preset VARCHAR, mtime_ns BIGINT, sha256 VARCHAR, rows_total BIGINT,
@@ -127,6 +146,24 @@ DDL = [
         boost_copy VARCHAR, status VARCHAR, run_id VARCHAR, created_at TIMESTAMPTZ
     )
     """,
+    # status: planned (this table) → scheduled (publishing created its publication) → published
+    "ALTER TABLE engagement_boosts ADD COLUMN IF NOT EXISTS publication_key VARCHAR",
+    "ALTER TABLE engagement_boosts ADD COLUMN IF NOT EXISTS scheduled_at TIMESTAMPTZ",
+    "ALTER TABLE engagement_boosts ADD COLUMN IF NOT EXISTS published_at TIMESTAMPTZ",
+    "ALTER TABLE engagement_boosts ADD COLUMN IF NOT EXISTS url VARCHAR",
+    "ALTER TABLE engagement_boosts ADD COLUMN IF NOT EXISTS publisher VARCHAR",
+    # a boost's re-promotion in the publication state machine (publishing/state.py): the columns of
+    # ``publications`` plus boost_id, one row per boost, keyed sha256(piece|platform|boost_id)
+    """
+    CREATE TABLE IF NOT EXISTS boost_publications (
+        piece_id VARCHAR, platform VARCHAR, campaign_id VARCHAR, idempotency_key VARCHAR PRIMARY KEY,
+        status VARCHAR, publisher VARCHAR, remote_id VARCHAR, url VARCHAR, attempts INTEGER,
+        last_error VARCHAR, next_attempt_at TIMESTAMPTZ, published_at TIMESTAMPTZ, updated_at TIMESTAMPTZ,
+        publish_at TIMESTAMPTZ, needs_review BOOLEAN DEFAULT false, outcome_unknown BOOLEAN DEFAULT false,
+        progress JSON, fallback_reason VARCHAR, first_attempt_at TIMESTAMPTZ, in_flight_since TIMESTAMPTZ,
+        run_id VARCHAR, dry_run_payload JSON, boost_id VARCHAR
+    )
+    """,
     # campaigns created from a winning piece ("create similar content")
     """
     CREATE TABLE IF NOT EXISTS campaign_lineage (
@@ -173,8 +210,14 @@ VIEWS = {
     """,
     "engagement_boosts": """
         SELECT boost_id, piece_id, campaign_id, platform, action, rules, planned_at, slot_reason, boost_copy,
-               status, anomaly_ids, created_at
+               status, anomaly_ids, created_at, publication_key, scheduled_at, published_at, url, publisher
         FROM core.engagement_boosts
+    """,
+    "boost_publications": """
+        SELECT boost_id, piece_id, platform, status, remote_id, url, attempts, last_error, published_at,
+               campaign_id, publisher, idempotency_key, updated_at, needs_review, next_attempt_at, publish_at,
+               fallback_reason
+        FROM core.boost_publications
     """,
     "engagement_files": """
         SELECT source_file, preset, rows_total, rows_loaded, rows_quarantined, min_date, max_date, loaded_at,
