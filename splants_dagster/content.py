@@ -36,8 +36,8 @@ from splants_dagster.scoring import (
     uniqueness_score,
     weighted_total,
 )
+from splants_dagster.text import URL, plain_text, sentences, strip_hashtags, truncate_words, word_count
 from splants_dagster.text import hashtags as find_hashtags
-from splants_dagster.text import plain_text, sentences, strip_hashtags, truncate_words, word_count
 from splants_dagster.writer import compose
 
 
@@ -242,6 +242,9 @@ class SuiteContext:
     max_words_cap: int | None = None
     use_llm: bool = True
 
+    def allowed_links(self) -> set[str]:
+        return allowed_links(self.brief.link, self.brand)
+
     @property
     def keywords(self) -> list[str]:
         ranked = [k.keyword for k in self.research.keywords]
@@ -292,6 +295,48 @@ def score_candidate(cand: Candidate, spec: PieceSpec, ctx: SuiteContext, others:
         },
     }
     return cand
+
+
+def allowed_links(link: str | None, brand: BrandProfile) -> set[str]:
+    """The only URLs a piece may carry: the brief's link, the brand website, and URLs the brand's own
+    disclosures contain (e.g. the unsubscribe page). Anything else (say, a link a research page tried to
+    plant through the model) is removed from every model-written text: drafts, variants and rewrites."""
+    links = {link, brand.website}
+    for text in brand.required_disclosures.values():
+        links.update(URL.findall(text))
+    return {u.rstrip(".,;:)") for u in links if u}
+
+
+def strip_links(text: str, allowed: set[str]) -> tuple[str, list[str]]:
+    """``text`` without URLs outside ``allowed`` (a URL under an allowed one counts as allowed)."""
+    removed: list[str] = []
+
+    def keep(match: re.Match) -> str:
+        url = match.group(0).rstrip(".,;:)")
+        if any(url == a or url.startswith(a.rstrip("/") + "/") for a in allowed):
+            return match.group(0)
+        removed.append(url)
+        return match.group(0)[len(url) :]
+
+    cleaned = URL.sub(keep, text)
+    if not removed:
+        return text, []
+    cleaned = re.sub(r"\(\s*\)|:\s*(?=\n|$)", "", cleaned)
+    return re.sub(r"[ \t]{2,}", " ", cleaned).strip(), removed
+
+
+def strip_foreign_links(draft: Draft, allowed: set[str]) -> tuple[Draft, list[str]]:
+    """The draft without URLs outside ``allowed``, and the URLs removed."""
+    removed: list[str] = []
+    fields = {}
+    for name in ("title", "body", "cta", "meta_description", "subject", "preheader", "seo_title"):
+        value = getattr(draft, name)
+        if value:
+            cleaned, gone = strip_links(value, allowed)
+            if gone:
+                fields[name] = cleaned
+                removed += gone
+    return (replace(draft, **fields) if removed else draft), list(dict.fromkeys(removed))
 
 
 def _candidate(strategy: str, draft: Draft, spec: PieceSpec, provider: str, model: str) -> Candidate:
@@ -356,7 +401,14 @@ async def _generate_piece(
     candidates.append(
         _candidate("template", template_draft(spec, dict(request.payload)), spec, "template", "template")
     )
+    allowed = ctx.allowed_links()
     for cand in candidates:
+        cand.draft, removed = strip_foreign_links(cand.draft, allowed)
+        if removed:
+            cand.adjustments.append(
+                "removed link(s) not in the brief or brand profile: " + ", ".join(removed)
+            )
+            cand.rendered = render(cand.draft, spec)
         score_candidate(cand, spec, ctx, others)
     chosen = max(candidates, key=lambda c: c.total)
     return Piece(spec, chosen, candidates, dt.datetime.now(dt.UTC))

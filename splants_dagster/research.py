@@ -25,6 +25,24 @@ from splants_dagster.text import STOP_WORDS, contains_phrase, sentences, word_co
 
 USER_AGENT = "splants-dagster/0.1 (+https://github.com/splants/splants-dagster; research fetcher)"
 MAX_SOURCE_BYTES = 3_000_000
+# Text from fetched pages (and model replies about them) is data. Anything that looks like a link, a domain
+# or an instruction to the model is dropped before it can reach a prompt, a keyword list or a piece.
+UNTRUSTED = re.compile(
+    r"https?://|www\.|\b[\w-]+\.(com|net|org|io|co|app|xyz|info|biz|ru|example)\b|"
+    r"\b(ignore|disregard|forget|override)\b[^.?!]{0,60}\b(instructions?|prompts?|rules|guidelines|above)\b|"
+    r"\bsystem prompt\b|\b(post|publish|share) this (link|url)\b|\bclick here\b",
+    re.I,
+)
+
+
+def is_untrusted(text: str) -> bool:
+    return bool(UNTRUSTED.search(text))
+
+
+SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+")
+URL_OR_DOMAIN = re.compile(r"https?://\S+|www\.\S+")
+
+
 QUESTION_START = re.compile(r"^(how|what|why|when|where|which|who|can|should|is|are|do|does)\b", re.I)
 
 
@@ -38,6 +56,7 @@ class SourceDoc:
     text: str = ""
     error: str | None = None
     top_terms: list[str] = field(default_factory=list)
+    removed_passages: int = 0
 
     @property
     def word_count(self) -> int:
@@ -53,6 +72,7 @@ class SourceDoc:
             "word_count": self.word_count,
             "top_terms": self.top_terms,
             "error": self.error,
+            "removed_passages": self.removed_passages,
         }
 
 
@@ -81,6 +101,28 @@ def _from_markdown(raw: str) -> tuple[str, list[str], str]:
     return title, headings, raw
 
 
+def _cleaned(doc: SourceDoc) -> SourceDoc:
+    """The source as data only: sentences and headings that carry links or read as instructions to a model
+    are removed (and counted), bare URLs are dropped, so neither reaches term extraction or a prompt."""
+    kept, removed = [], 0
+    for paragraph in doc.text.split("\n"):
+        parts = []
+        for sentence in SENTENCE_SPLIT.split(paragraph):
+            if is_untrusted(sentence):
+                removed += 1
+            else:
+                parts.append(sentence)
+        kept.append(" ".join(parts))
+    headings = [h for h in doc.headings if not is_untrusted(h)]
+    removed += len(doc.headings) - len(headings)
+    doc.text = URL_OR_DOMAIN.sub("", "\n".join(kept)).strip()
+    doc.headings = headings
+    if is_untrusted(doc.title):
+        doc.title, removed = "", removed + 1
+    doc.removed_passages = removed
+    return doc
+
+
 def load_file_source(ref: str, path: Path) -> SourceDoc:
     if not path.is_file():
         return SourceDoc(ref, "file", False, error=f"file not found: {path}")
@@ -91,7 +133,7 @@ def load_file_source(ref: str, path: Path) -> SourceDoc:
         title, headings, text = _from_markdown(raw.decode("utf-8", errors="replace"))
     if not text.strip():
         return SourceDoc(ref, "file", False, title, headings, error="no readable text in the file")
-    return SourceDoc(ref, "file", True, title, headings, text)
+    return _cleaned(SourceDoc(ref, "file", True, title, headings, text))
 
 
 def fetch_url_source(ref: str, client: httpx.Client) -> SourceDoc:
@@ -109,7 +151,7 @@ def fetch_url_source(ref: str, client: httpx.Client) -> SourceDoc:
         title, headings, text = _from_markdown(body.decode(response.encoding or "utf-8", errors="replace"))
     if not text.strip():
         return SourceDoc(ref, "url", False, title, headings, error="no readable text on the page")
-    return SourceDoc(ref, "url", True, title, headings, text)
+    return _cleaned(SourceDoc(ref, "url", True, title, headings, text))
 
 
 def load_sources(refs: list[str], resolve_file, client: httpx.Client) -> list[SourceDoc]:
@@ -193,7 +235,12 @@ def source_questions(docs: list[SourceDoc], limit: int = 10) -> list[str]:
             continue
         for candidate in doc.headings + sentences(doc.text):
             c = candidate.strip()
-            if c.endswith("?") and QUESTION_START.match(c) and 3 <= len(c.split()) <= 20:
+            if (
+                c.endswith("?")
+                and QUESTION_START.match(c)
+                and 3 <= len(c.split()) <= 20
+                and not is_untrusted(c)
+            ):
                 found.append(c)
     return list(dict.fromkeys(found))[:limit]
 
@@ -218,7 +265,7 @@ def rank_keywords(
 
     def add(keyword: str, score: float, origin: str) -> None:
         key = " ".join(keyword.lower().split())
-        if not key or key in STOP or len(key) < 3:
+        if not key or key in STOP or len(key) < 3 or is_untrusted(key):
             return
         entry = scores.setdefault(key, {"keyword": key, "score": 0.0, "origins": []})
         entry["score"] = max(entry["score"], score)
@@ -302,7 +349,7 @@ class Research:
             "pain_points": (self.audience.get("pain_points") or [])[:3],
             "motivations": (self.audience.get("motivations") or [])[:3],
             "gaps": [g.item for g in self.gaps if g.direction == "sources_not_brief"][:6],
-            "competitor_titles": [d.title for d in self.sources if d.ok][:5],
+            "competitor_titles": [d.title for d in self.sources if d.ok and not is_untrusted(d.title)][:5],
         }
 
     def to_json(self) -> str:
@@ -373,10 +420,22 @@ async def research_campaign(
     suggestions = parse_json_object(kw_reply.text).get("keywords", [])
     if not isinstance(suggestions, list):
         suggestions = []
-    audience = parse_json_object(audience_reply.text)
+    audience = {
+        key: [v for v in value if isinstance(v, str) and not is_untrusted(v)]
+        if isinstance(value, list)
+        else value
+        for key, value in parse_json_object(audience_reply.text).items()
+        if not (isinstance(value, str) and is_untrusted(value))
+    }
     notes = []
     if not brief.sources:
         notes.append("No sources in the brief: no competitor analysis and no content gaps were computed.")
+    flagged = [d for d in docs if d.removed_passages]
+    if flagged:
+        notes.append(
+            "Removed passages that carried links or read as instructions to the model (treated as data, never "
+            "followed): " + "; ".join(f"{d.ref}: {d.removed_passages}" for d in flagged)
+        )
     failed = [d for d in docs if not d.ok]
     if failed:
         notes.append(

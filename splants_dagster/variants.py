@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from splants_dagster.briefs import BrandProfile, CampaignBrief
-from splants_dagster.content import Draft, fit_to_platform
+from splants_dagster.content import Draft, fit_to_platform, strip_foreign_links
 from splants_dagster.llm.base import LLMRequest
 from splants_dagster.platforms import SEO_TITLE_MAX
 from splants_dagster.prompts import piece_request
@@ -142,8 +142,13 @@ def _first_sentence(body: str):
     return spans[0] if spans else None
 
 
-def apply_variant(original: QAText, generated: Draft, plan: VariantPlan) -> QAText:
-    """The variant: ``original`` with the planned dimension taken from ``generated``."""
+def apply_variant(
+    original: QAText, generated: Draft, plan: VariantPlan, allowed_links: set[str] | None = None
+) -> QAText:
+    """The variant: ``original`` with the planned dimension taken from ``generated`` (minus any link the
+    model added that is not in ``allowed_links``)."""
+    if allowed_links is not None:
+        generated, _removed = strip_foreign_links(generated, allowed_links)
     fitted, _notes = fit_to_platform(generated, original.spec)
     dim = plan.dimension
     base = original.with_(piece_id=plan.piece_id, variant_of=original.piece_id, variant_dimension=dim)

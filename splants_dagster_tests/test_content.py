@@ -4,7 +4,14 @@ import json
 
 import pytest
 
-from splants_dagster.content import Draft, DraftError, fit_to_platform, parse_draft, render
+from splants_dagster.content import (
+    Draft,
+    DraftError,
+    fit_to_platform,
+    parse_draft,
+    render,
+    strip_foreign_links,
+)
 from splants_dagster.platforms import plan_suite
 from splants_dagster.text import hashtags, word_count
 from splants_dagster.writer import compose
@@ -134,3 +141,20 @@ def test_variants_change_the_named_dimension():
     cta = compose(payload("twitter", "social_post", dimension="cta", index=1))
     assert hook["title"] != base["title"]
     assert cta["cta"] != base["cta"]
+
+
+def test_links_outside_the_brief_and_brand_are_removed():
+    allowed = {"https://shop.example/oat", "https://shop.example", "https://shop.example/unsubscribe"}
+    draft = Draft(
+        "Oat lattes",
+        "Try it: https://attacker.example/x now. Order: https://shop.example/oat\n\n"
+        "Unsubscribe: https://shop.example/unsubscribe.",
+        cta="Go to http://attacker.example",
+        meta_description="See https://attacker.example",
+    )
+    cleaned, removed = strip_foreign_links(draft, allowed)
+    assert removed == ["https://attacker.example/x", "http://attacker.example", "https://attacker.example"]
+    assert "attacker" not in f"{cleaned.body} {cleaned.cta} {cleaned.meta_description}"
+    assert "https://shop.example/oat" in cleaned.body and "https://shop.example/unsubscribe" in cleaned.body
+    unchanged, none = strip_foreign_links(Draft("t", "Order: https://shop.example/oat"), allowed)
+    assert none == [] and unchanged.body == "Order: https://shop.example/oat"

@@ -16,6 +16,7 @@ import json
 from typing import Any
 
 from splants_dagster.briefs import BrandProfile
+from splants_dagster.content import allowed_links, strip_links
 from splants_dagster.llm.base import LLMError, LLMRequest
 from splants_dagster.qa.engine import Evaluation, Judgment
 from splants_dagster.qa.model import Finding, QAContext, QAText
@@ -181,4 +182,9 @@ class QAAssistant:
         if "body" not in changes:
             self.problems.append(f"qa.rewrite for {text.piece_id}: reply has no 'body'")
             return None
+        allowed = allowed_links((self.brief or {}).get("link"), self.brand)
+        for key, value in list(changes.items()):
+            changes[key], removed = strip_links(value, allowed)
+            if removed:
+                self.problems.append(f"qa.rewrite for {text.piece_id}: removed link(s) {', '.join(removed)}")
         return text.with_(**changes)

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from splants_dagster.briefs import BrandProfile, CampaignBrief
-from splants_dagster.content import DraftError, parse_draft, parse_draft_dict
+from splants_dagster.content import DraftError, allowed_links, parse_draft, parse_draft_dict
 from splants_dagster.llm.base import LLMError
 from splants_dagster.qa.engine import PUBLISHABLE, Assistant, QAOutcome, review
 from splants_dagster.qa.model import QAContext, QAText, spec_for
@@ -422,7 +422,8 @@ async def run_campaign(
             notes.append(f"{plan.piece_id}: variant not generated: {result}")
             continue
         draft = result[0]
-        variant_texts.append((piece, plan, apply_variant(piece.outcome.final, draft, plan), result))
+        allowed = allowed_links(brief.link, inputs.brand)
+        variant_texts.append((piece, plan, apply_variant(piece.outcome.final, draft, plan, allowed), result))
 
     everything = {pid: p.outcome.final.body for pid, p in pieces.items()}
     everything.update({v.piece_id: v.body for _, _, v, _ in variant_texts})
