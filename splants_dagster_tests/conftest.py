@@ -27,7 +27,19 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         elif src.exists():
             shutil.copy(src, root / name)
     monkeypatch.setenv("SPLANTS_DATA_DIR", str(root))
-    for key in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "SPLANTS_LLM_BASE_URL", "SPLANTS_MONTHLY_BUDGET_USD"):
+    for key in (
+        "OPENAI_API_KEY",
+        "ANTHROPIC_API_KEY",
+        "SPLANTS_LLM_BASE_URL",
+        "SPLANTS_LLM_API_KEY",
+        "SPLANTS_LLM_MODEL",
+        "SPLANTS_LLM_PROVIDER",
+        "SPLANTS_LLM_STRATEGY",
+        "SPLANTS_LLM_BATCH",
+        "SPLANTS_STRATEGY",
+        "SPLANTS_MONTHLY_BUDGET_USD",
+        "SPLANTS_EXECUTOR",
+    ):
         monkeypatch.delenv(key, raising=False)
     return root
 

@@ -6,7 +6,8 @@ from rich.console import Console
 
 # wide enough for the status/summary tables when output is piped (no terminal to measure)
 console = Console(width=max(160, Console().width))
-err_console = Console(stderr=True)
+# errors are never wrapped by rich (the terminal wraps them), so file paths and values stay copyable
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def dagster_instance():
