@@ -3,8 +3,10 @@ tick is lost and no run is left stuck."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
+import os
 import signal
 import subprocess
 import sys
@@ -21,12 +23,15 @@ TERMINAL = {"SUCCESS", "FAILURE", "CANCELED"}
 
 
 def start_daemon(env: dict, workspace: Path, log: Path) -> subprocess.Popen:
+    # its own process group: the code server it spawns outlives a SIGKILL of the daemon (an orphan in the
+    # same group), and the teardown kills the whole group
     return subprocess.Popen(
         [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", str(workspace)],
         env=env,
         cwd=PROJECT_ROOT,
         stdout=log.open("a"),
         stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
 
@@ -71,6 +76,7 @@ def test_daemon_killed_and_restarted_loses_no_ticks(prod_home, pg_url, data_dir,
         return instance.get_ticks(states[0].instigator_origin_id, states[0].selector_id) if states else []
 
     daemon = start_daemon(env, workspace, log)
+    groups = [daemon.pid]
     try:
         # first scheduled tick, and its run in flight
         wait_for(lambda: [t for t in schedule_ticks() if t.status.value == "SUCCESS"], 100, "a schedule tick")
@@ -84,6 +90,7 @@ def test_daemon_killed_and_restarted_loses_no_ticks(prod_home, pg_url, data_dir,
         time.sleep(max(0.0, (missed_minute - dt.datetime.now(dt.UTC)).total_seconds()) + 5)
         sensor_ticks_before = len(sensor_ticks())
         daemon = start_daemon(env, workspace, log)
+        groups.append(daemon.pid)
         # the scheduler catches up the minute it missed while down
         wait_for(
             lambda: any(
@@ -107,6 +114,9 @@ def test_daemon_killed_and_restarted_loses_no_ticks(prod_home, pg_url, data_dir,
                 daemon.wait(30)
             except subprocess.TimeoutExpired:
                 daemon.kill()
+        for group in groups:  # code servers orphaned by the killed daemon, and anything else left behind
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGKILL)
     ticks = sorted(t.timestamp for t in schedule_ticks() if t.status.value == "SUCCESS")
     minutes = sorted({dt.datetime.fromtimestamp(t, dt.UTC).replace(second=0, microsecond=0) for t in ticks})
     assert missed_minute in minutes, (minutes, missed_minute, log.read_text()[-3000:])
