@@ -166,12 +166,11 @@ def _subprocess(code: str, *args: str) -> dict:
 
 def generate(data_dir: Path, start: dt.date, end: dt.date, until: dt.datetime) -> tuple[int, int, float]:
     """Simulated events for start..end into the scratch warehouse; returns (events, posts, seconds)."""
-    from splants_dagster.defs.engagement.assets import _frame, insert_rows
     from splants_dagster.engagement import sql
-    from splants_dagster.engagement.events import POST_COLUMNS
+    from splants_dagster.engagement.events import POST_COLUMNS, rows_frame
     from splants_dagster.engagement.simulator import Simulator, post_row
     from splants_dagster.paths import DataPaths
-    from splants_dagster.warehouse.store import Warehouse
+    from splants_dagster.warehouse.store import Warehouse, insert_frame
 
     simulator = Simulator(seed=2026, scale=SCALE)
     store = Warehouse(DataPaths.at(data_dir))
@@ -181,11 +180,13 @@ def generate(data_dir: Path, start: dt.date, end: dt.date, until: dt.datetime) -
         sql.session(conn, "1GB")
         for day, day_posts, frame in simulator.iter_history(start, end, until, until):
             if frame is not None:
-                events += insert_rows(conn, "events.engagement_events", frame)
+                events += insert_frame(conn, "events.engagement_events", frame)
             if start <= day:
                 posts += len(day_posts)
-                insert_rows(
-                    conn, "engagement_posts", _frame([post_row(p, until) for p in day_posts], POST_COLUMNS)
+                insert_frame(
+                    conn,
+                    "engagement_posts",
+                    rows_frame([post_row(p, until) for p in day_posts], POST_COLUMNS),
                 )
     return events, posts, time.perf_counter() - t0
 

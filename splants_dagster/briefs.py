@@ -220,6 +220,30 @@ def load_brief(path: Path) -> tuple[CampaignBrief, str]:
     return brief, content_hash(raw)
 
 
+def campaign_row(
+    brief: CampaignBrief, path: Path, sha256: str, now: dt.datetime, status: str = "registered"
+) -> dict[str, Any]:
+    """The ``campaigns`` row of a brief read from ``path`` (``sha256``: of the file's bytes)."""
+    return {
+        "campaign_id": brief.id,
+        "topic": brief.topic,
+        "goal": brief.goal,
+        "audience": brief.audience,
+        "tone": brief.tone,
+        "platforms": list(brief.platforms),
+        "content_types": list(brief.content_types),
+        "keywords": brief.keywords,
+        "start_date": brief.start_date,
+        "duration_days": brief.duration_days,
+        "brief_file": str(path),
+        "brief_sha256": sha256,
+        "brief_json": brief.model_dump_json(),
+        "status": status,
+        "registered_at": now,
+        "updated_at": now,
+    }
+
+
 def load_brand(path: Path) -> BrandProfile:
     if not path.exists():
         raise BriefError(str(path), [FieldProblem("(file)", str(path), "brand profile not found")])

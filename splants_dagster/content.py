@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -28,15 +29,16 @@ from splants_dagster.platforms import (
 )
 from splants_dagster.prompts import piece_request
 from splants_dagster.research import Research, parse_json_object
-from splants_dagster.scoring import (
-    PieceText,
-    quality_score,
-    readability_score,
-    seo_score,
-    uniqueness_score,
-    weighted_total,
+from splants_dagster.scoring import PieceText, score_columns, score_piece, weighted_total
+from splants_dagster.text import (
+    URL,
+    contains_phrase,
+    plain_text,
+    sentences,
+    strip_hashtags,
+    truncate_words,
+    word_count,
 )
-from splants_dagster.text import URL, plain_text, sentences, strip_hashtags, truncate_words, word_count
 from splants_dagster.text import hashtags as find_hashtags
 from splants_dagster.writer import compose
 
@@ -210,13 +212,7 @@ class Piece:
             "hashtags": d.hashtags,
             "word_count": word_count(d.body),
             "char_count": len(c.rendered),
-            "quality_score": c.scores.get("quality"),
-            "seo_score": c.scores.get("seo"),
-            "readability_score": c.scores.get("readability"),
-            "uniqueness_score": c.scores.get("uniqueness"),
-            "predicted_score": c.scores.get("predicted_performance"),
-            "total_score": c.total,
-            "score_components": ",".join(c.components),
+            **score_columns(c.scores, c.total, c.components),
             "flesch_reading_ease": c.details.get("flesch_reading_ease"),
             "candidate_strategy": c.strategy,
             "provider": c.provider,
@@ -227,6 +223,54 @@ class Piece:
             "variant_dimension": self.variant_dimension,
             "created_at": self.created_at,
         }
+
+    def candidate_rows(self, campaign_id: str) -> list[dict[str, Any]]:
+        """One ``content_candidates`` row per candidate, the chosen one flagged."""
+        return [
+            {
+                "piece_id": self.piece_id,
+                "campaign_id": campaign_id,
+                "strategy": c.strategy,
+                "provider": c.provider,
+                "model": c.model,
+                "chosen": c is self.chosen,
+                **score_columns(c.scores, c.total, c.components),
+                "title": c.draft.title,
+                "body": c.draft.body,
+                "details": json.dumps(c.details),
+                "created_at": self.created_at,
+            }
+            for c in self.candidates
+        ]
+
+
+def limit_problems(pieces: list[Piece]) -> list[dict]:
+    """Pieces over their platform's character limit or hashtag count."""
+    problems = []
+    for p in pieces:
+        limit = p.spec.char_limit
+        if limit is not None and len(p.chosen.rendered) > limit:
+            problems.append({"piece": p.piece_id, "problem": f"{len(p.chosen.rendered)} chars > {limit}"})
+        if len(p.draft.hashtags) > p.spec.hashtags.max_count:
+            problems.append(
+                {
+                    "piece": p.piece_id,
+                    "problem": f"{len(p.draft.hashtags)} hashtags > {p.spec.hashtags.max_count}",
+                }
+            )
+    return problems
+
+
+def keyword_problems(pieces: list[Piece], keywords: list[str]) -> list[dict]:
+    """Pieces that mention no campaign keyword (the pillar: not the primary one)."""
+    problems = []
+    for p in pieces:
+        text = f"{p.draft.title}\n{p.chosen.rendered}"
+        if p.spec.is_pillar and keywords and not contains_phrase(text, keywords[0]):
+            problems.append({"piece": p.piece_id, "problem": f"primary keyword {keywords[0]!r} missing"})
+        elif not any(contains_phrase(text, k) for k in keywords[:8]):
+            problems.append({"piece": p.piece_id, "problem": "no campaign keyword in the text"})
+    return problems
 
 
 Predictor = Callable[[PieceSpec, Draft], float | None]
@@ -264,22 +308,22 @@ def score_candidate(cand: Candidate, spec: PieceSpec, ctx: SuiteContext, others:
         cta=d.cta,
         rendered=cand.rendered,
     )
-    seo = seo_score(text, ctx.keywords, spec, ctx.brief.link)
-    readability, measured = readability_score(text, spec)
-    quality = quality_score(text, spec, ctx.brand.avoid_words, ctx.brief.call_to_action)
-    unique = uniqueness_score(d.body, others, ctx.source_texts)
-    predicted = ctx.predictor(spec, d) if ctx.predictor else None
-    cand.scores = {
-        "quality": quality.score,
-        "seo": seo.score,
-        "readability": readability,
-        "uniqueness": unique.score,
-        "predicted_performance": predicted,
-    }
+    scored = score_piece(
+        text,
+        spec,
+        keywords=ctx.keywords,
+        link=ctx.brief.link,
+        avoid_words=ctx.brand.avoid_words,
+        call_to_action=ctx.brief.call_to_action,
+        others=others,
+        sources=ctx.source_texts,
+    )
+    seo, quality, unique = scored.seo, scored.quality, scored.uniqueness
+    cand.scores = scored.components(ctx.predictor(spec, d) if ctx.predictor else None)
     cand.total, cand.components = weighted_total(cand.scores)
     cand.details = {
-        "flesch_reading_ease": round(measured.flesch_reading_ease, 1),
-        "flesch_kincaid_grade": round(measured.flesch_kincaid_grade, 1),
+        "flesch_reading_ease": round(scored.measured.flesch_reading_ease, 1),
+        "flesch_kincaid_grade": round(scored.measured.flesch_kincaid_grade, 1),
         "seo": {
             "presence": seo.presence,
             "density": seo.density,

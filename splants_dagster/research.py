@@ -7,6 +7,7 @@ With no sources the research says so instead of inventing competitors.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import re
 from dataclasses import asdict, dataclass, field
@@ -386,6 +387,52 @@ class Research:
             llm_used=data["llm_used"],
             notes=data.get("notes", []),
         )
+
+
+def research_rows(
+    campaign_id: str, research: Research, docs: list[SourceDoc], now: dt.datetime
+) -> dict[str, list[dict[str, Any]]]:
+    """The warehouse rows of a campaign's research, by table: ranked keywords, the sources read (with
+    their text), content gaps, and the research brief itself."""
+    return {
+        "research_keywords": [
+            {
+                "campaign_id": campaign_id,
+                "keyword": k.keyword,
+                "score": k.score,
+                "source": k.source,
+                "rank": i + 1,
+            }
+            for i, k in enumerate(research.keywords)
+        ],
+        "research_sources": [
+            {
+                "campaign_id": campaign_id,
+                "ref": d.ref,
+                "kind": d.kind,
+                "ok": d.ok,
+                "title": d.title,
+                "headings": d.headings,
+                "word_count": d.word_count,
+                "top_terms": d.top_terms,
+                "error": d.error,
+                "text": d.text,
+            }
+            for d in docs
+        ],
+        "research_gaps": [{"campaign_id": campaign_id, **asdict(g)} for g in research.gaps],
+        "research_briefs": [
+            {
+                "campaign_id": campaign_id,
+                "research_json": research.to_json(),
+                "llm_used": research.llm_used,
+                "sources_total": len(docs),
+                "sources_ok": sum(d.ok for d in docs),
+                "notes": research.notes,
+                "created_at": now,
+            }
+        ],
+    }
 
 
 def parse_json_object(text: str) -> dict[str, Any]:

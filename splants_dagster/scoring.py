@@ -61,6 +61,19 @@ def weighted_total(
     return round(total, 4), used
 
 
+def score_columns(scores: Mapping[str, float | None], total: float, components: list[str]) -> dict[str, Any]:
+    """Scores as the warehouse stores them (``content_pieces``, ``content_candidates``, variants)."""
+    return {
+        "quality_score": scores.get("quality"),
+        "seo_score": scores.get("seo"),
+        "readability_score": scores.get("readability"),
+        "uniqueness_score": scores.get("uniqueness"),
+        "predicted_score": scores.get("predicted_performance"),
+        "total_score": total,
+        "score_components": ",".join(components),
+    }
+
+
 @dataclass(frozen=True)
 class PieceText:
     """The fields of a piece that scoring looks at."""
@@ -251,3 +264,46 @@ def uniqueness_score(
 
 def hashtag_count(text: str) -> int:
     return len(hashtags(text))
+
+
+@dataclass(frozen=True)
+class PieceScores:
+    """The four scores of a piece (quality, SEO, readability, uniqueness) with their details."""
+
+    quality: QualityResult
+    seo: SeoResult
+    readability: float
+    measured: Readability
+    uniqueness: UniquenessResult
+
+    def components(self, predicted: float | None = None) -> dict[str, float | None]:
+        """The scores by component, as :func:`weighted_total` takes them."""
+        return {
+            "quality": self.quality.score,
+            "seo": self.seo.score,
+            "readability": self.readability,
+            "uniqueness": self.uniqueness.score,
+            "predicted_performance": predicted,
+        }
+
+
+def score_piece(
+    piece: PieceText,
+    spec: PieceSpec,
+    *,
+    keywords: list[str],
+    link: str | None,
+    avoid_words: list[str] | None,
+    call_to_action: str | None,
+    others: Mapping[str, str],
+    sources: Mapping[str, str],
+) -> PieceScores:
+    """Every score a candidate piece gets: what generation ranks candidates by and QA compares variants on."""
+    readability, measured = readability_score(piece, spec)
+    return PieceScores(
+        quality=quality_score(piece, spec, avoid_words, call_to_action),
+        seo=seo_score(piece, keywords, spec, link),
+        readability=readability,
+        measured=measured,
+        uniqueness=uniqueness_score(piece.body, others, sources),
+    )

@@ -103,6 +103,35 @@ class FakeServer:
         self.server.server_close()
 
 
+class FakeAPI:
+    """Base of a stateful fake API: a :class:`FakeServer` answering with ``self._handle`` that shuts down
+    in milliseconds (``serve_forever`` polls every ``poll_interval`` s instead of 0.5 s). A context manager."""
+
+    def __init__(self, poll_interval: float = 0.02) -> None:
+        self.server = FakeServer(self._handle)
+        self.server.thread = threading.Thread(
+            target=self.server.server.serve_forever, kwargs={"poll_interval": poll_interval}, daemon=True
+        )
+
+    def _handle(self, rec: Recorded) -> Reply:
+        raise NotImplementedError
+
+    def __enter__(self):
+        self.server.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.__exit__(*exc)
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def requests(self) -> list[Recorded]:
+        return self.server.requests
+
+
 def services_required() -> bool:
     return os.environ.get("SPLANTS_REQUIRE_SERVICES", "") == "1"
 

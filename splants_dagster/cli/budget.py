@@ -12,15 +12,7 @@ from rich.table import Table
 from splants_dagster.cli.common import console, err_console
 from splants_dagster.costs import ledger
 from splants_dagster.costs.config import BUDGET_FILE, BudgetConfigError, env_overrides, load_budget_config
-from splants_dagster.costs.policy import (
-    CampaignSpend,
-    compute_status,
-    crossed_thresholds,
-    decide,
-    money,
-    month_key,
-    month_start,
-)
+from splants_dagster.costs.policy import CampaignSpend, crossed_thresholds, decide, money, month_key
 from splants_dagster.llm.pricing import DEFAULT_STRATEGY
 from splants_dagster.paths import DataPaths
 from splants_dagster.warehouse.store import Warehouse
@@ -44,7 +36,7 @@ def budget(
     store = Warehouse(paths)
     cap = config.campaign_cap(campaign)
     with store.read() as conn:
-        daily = ledger.daily_spend(conn, month_start(now))
+        status = ledger.month_status(conn, now, config)
         campaign_usd = ledger.campaign_spend(conn, campaign) if campaign else None
         recorded = ledger.latest_status(conn, month_key(now))
         events = ledger.rows(
@@ -53,7 +45,6 @@ def budget(
             [month_key(now)],
         )
         pending = conn.execute("SELECT count(*) FROM llm_batches WHERE status = 'submitted'").fetchone()[0]
-    status = compute_status(daily, now, config.monthly_budget_usd, config.rate_window_days)
     spend = CampaignSpend(campaign, campaign_usd, cap) if campaign and cap is not None else None
     default = os.environ.get("SPLANTS_LLM_STRATEGY", "").strip() or DEFAULT_STRATEGY
     decision = decide(status if config.monthly_budget_usd is not None else None, config, default, spend)

@@ -91,12 +91,12 @@ def publish(
 
 @publish_app.command("review")
 def review():
-    """Items waiting for a person: unknown outcome, refused by the platform, or too many attempts."""
-    store = _store()
-    rows = store.query(
-        "SELECT idempotency_key, piece_id, platform, publisher, status, attempts, last_error FROM publications"
-        " WHERE needs_review ORDER BY piece_id"
-    )
+    """Items waiting for a person (re-promotions included): unknown outcome, refused by the platform, or
+    too many attempts."""
+    from splants_dagster.publishing import state
+
+    with _store().read() as conn:
+        rows = state.review_rows(conn)
     if not rows:
         console.print("no publication needs review")
         return
@@ -107,6 +107,7 @@ def review():
         "publisher",
         "status",
         "attempts",
+        "boost",
         "why",
     )
     for r in rows:
@@ -117,6 +118,7 @@ def review():
             r["publisher"] or "",
             r["status"],
             str(r["attempts"]),
+            r["boost_id"] or "",
             r["last_error"] or "",
         )
     console.print(table)

@@ -13,15 +13,16 @@ from typing import Any
 
 import duckdb
 
+from splants_dagster.costs.config import BudgetConfig
+from splants_dagster.costs.policy import BudgetStatus, compute_status, month_start
 from splants_dagster.llm.pricing import ModelsConfig
+from splants_dagster.warehouse.store import dict_rows
 
 UTC_DAY = "CAST(timezone('UTC', called_at) AS DATE)"
 
 
 def rows(conn: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-    cur = conn.execute(sql, list(params))
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+    return dict_rows(conn.execute(sql, list(params)))
 
 
 def daily_spend(conn: duckdb.DuckDBPyConnection, since: dt.datetime) -> dict[dt.date, float]:
@@ -31,6 +32,12 @@ def daily_spend(conn: duckdb.DuckDBPyConnection, since: dt.datetime) -> dict[dt.
         [since],
     ).fetchall()
     return {day: float(usd) for day, usd in found}
+
+
+def month_status(conn: duckdb.DuckDBPyConnection, now: dt.datetime, config: BudgetConfig) -> BudgetStatus:
+    """This month's budget status at ``now``, from the ledger's spend per UTC day."""
+    daily = daily_spend(conn, month_start(now))
+    return compute_status(daily, now, config.monthly_budget_usd, config.rate_window_days)
 
 
 def spend_since(conn: duckdb.DuckDBPyConnection, after_seq: int) -> tuple[int, dict[dt.date, float]]:

@@ -4,8 +4,11 @@ new campaign brief derived from a winning piece ("create similar content")."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -78,6 +81,53 @@ def boost_copy(piece: Mapping[str, Any], rules: Sequence[str]) -> str:
     return text + tail
 
 
+def anomalies_by_piece(anomalies: Iterable[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
+    """The anomalies of our pieces, by piece (an external post cannot be boosted)."""
+    by_piece: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for a in anomalies:
+        if not a.get("external"):
+            by_piece[a["piece_id"]].append(a)
+    return by_piece
+
+
+def plan_boosts(
+    by_piece: Mapping[str, Sequence[Mapping[str, Any]]],
+    pieces: Mapping[str, Mapping[str, Any]],
+    slots: Mapping[str, Iterable[Mapping[str, Any]]],
+    now: dt.datetime,
+    run_id: str,
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """One ``engagement_boosts`` row (status ``planned``) per piece with anomalies: its reworked copy and
+    the platform's next best slot (``slots``: :func:`best_slot` rows per platform). Also returns the
+    piece ids that are not among ``pieces`` (nothing to boost)."""
+    boosts, unknown = [], []
+    for piece_id, items in sorted(by_piece.items()):
+        piece = pieces.get(piece_id)
+        if piece is None:
+            unknown.append(piece_id)
+            continue
+        rule_names = sorted({a["rule"] for a in items})
+        when, reason = best_slot(slots.get(piece["platform"], []), now)
+        boosts.append(
+            {
+                "boost_id": f"boost-{hashlib.sha1(piece_id.encode()).hexdigest()[:12]}",
+                "piece_id": piece_id,
+                "campaign_id": piece["campaign_id"],
+                "platform": piece["platform"],
+                "action": "re_promote",
+                "anomaly_ids": sorted(a["anomaly_id"] for a in items),
+                "rules": rule_names,
+                "planned_at": when,
+                "slot_reason": reason,
+                "boost_copy": boost_copy(piece, rule_names),
+                "status": "planned",
+                "run_id": run_id,
+                "created_at": now,
+            }
+        )
+    return boosts, unknown
+
+
 # -------------------------------------------------------------------------------- similar content
 
 
@@ -116,3 +166,52 @@ def brief_yaml(brief: CampaignBrief, note: str) -> str:
     data = brief.model_dump(mode="json", exclude_none=True)
     header = "".join(f"# {line}\n" for line in note.splitlines())
     return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110)
+
+
+def derivation_note(parent: CampaignBrief, piece: Mapping[str, Any], today: dt.date) -> str:
+    """The header of a derived brief's file: where it comes from, and how to change or cancel it."""
+    rate = piece.get("rate")
+    return (
+        f"Derived by splants from winning piece {piece['piece_id']} of campaign {parent.id}"
+        + (
+            f" (engagement rate {rate:.2%}, top-percentile threshold {piece['threshold']:.2%})"
+            if rate
+            else ""
+        )
+        + f" on {today}.\nEdit freely; delete the file to cancel the campaign."
+    )
+
+
+def write_new_brief(path: Path, brief: CampaignBrief, note: str) -> bool:
+    """Write the brief's file atomically unless it exists (a marketer may have edited it); True if written."""
+    if path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".yaml.tmp")
+    tmp.write_text(brief_yaml(brief, note))
+    tmp.replace(path)
+    return True
+
+
+def lineage_row(
+    child: CampaignBrief,
+    parent: CampaignBrief,
+    piece: Mapping[str, Any],
+    brief_file: Path,
+    run_id: str,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """The ``campaign_lineage`` row linking a derived campaign to its winning piece."""
+    return {
+        "child_campaign_id": child.id,
+        "parent_campaign_id": parent.id,
+        "parent_piece_id": piece["piece_id"],
+        "platform": piece["platform"],
+        "engagement_rate": piece.get("rate"),
+        "threshold": piece.get("threshold"),
+        "highlight_id": piece.get("highlight_id"),
+        "brief_file": str(brief_file),
+        "reason": "high engagement (top percentile)",
+        "run_id": run_id,
+        "created_at": now,
+    }

@@ -25,7 +25,8 @@ Response shapes (the fields read):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -79,6 +80,35 @@ def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
         yield items[start : start + size]
 
 
+@contextmanager
+def _pulling(ids: Sequence[str]) -> Iterator[Pull]:
+    """The pull of ``ids``: when the platform refuses us as a whole or cannot be reached, every id not
+    read by then gets that error."""
+    pull = Pull()
+    try:
+        yield pull
+    except StopPull as stop:
+        pull.fail_all(ids, str(stop))
+    except httpx.TransportError as exc:
+        pull.fail_all(ids, f"cannot reach the API: {type(exc).__name__}")
+
+
+def _read_each(
+    pull: Pull, platform: str, ids: Iterable[str], read: Callable[[str], Counters | None], missing: str
+) -> None:
+    """Each id's counters from ``read`` (None: the error ``missing``); an HTTP error is that id's alone."""
+    for remote_id in ids:
+        try:
+            counters = read(remote_id)
+        except httpx.HTTPStatusError as exc:
+            pull.errors[remote_id] = f"{platform}: HTTP {exc.response.status_code}"
+            continue
+        if counters is None:
+            pull.errors[remote_id] = f"{platform}: {missing}"
+        else:
+            pull.snapshots[remote_id] = counters
+
+
 # ----------------------------------------------------------------------------------------------------- X
 
 
@@ -96,9 +126,8 @@ def x_counters(tweet: dict[str, Any]) -> Counters:
 
 
 def fetch_x(client: httpx.Client, base_url: str, token: str, ids: Sequence[str]) -> Pull:
-    pull = Pull()
     headers = {"Authorization": f"Bearer {token}"}
-    try:
+    with _pulling(ids) as pull:
         for chunk in _chunks(list(ids), 100):
             body = _check(
                 client.get(
@@ -117,10 +146,6 @@ def fetch_x(client: httpx.Client, base_url: str, token: str, ids: Sequence[str])
             for rid in chunk:
                 if rid not in pull.snapshots and rid not in pull.errors:
                     pull.errors[rid] = "x: not returned by the API"
-    except StopPull as stop:
-        pull.fail_all(ids, str(stop))
-    except httpx.TransportError as exc:
-        pull.fail_all(ids, f"cannot reach the API: {type(exc).__name__}")
     return pull
 
 
@@ -163,14 +188,13 @@ def fetch_linkedin(
     urns: Sequence[str],
     organization_urn: str | None = None,
 ) -> Pull:
-    pull = Pull()
     base = base_url.rstrip("/")
     headers = {
         "Authorization": f"Bearer {token}",
         "LinkedIn-Version": version,
         "X-Restli-Protocol-Version": "2.0.0",
     }
-    try:
+    with _pulling(urns) as pull:
         stats: dict[str, dict[str, Any]] = {}
         if organization_urn:
             for kind, param in (("share", "shares"), ("ugcPost", "ugcPosts")):
@@ -190,24 +214,18 @@ def fetch_linkedin(
                         urn = element.get("share") or element.get("ugcPost")
                         if urn:
                             stats[urn] = element.get("totalShareStatistics") or {}
-        for urn in urns:
-            try:
-                social = _check(
-                    client.get(f"{base}/rest/socialActions/{quote(urn, safe='')}", headers=headers),
-                    "linkedin",
-                    urn,
-                )
-            except httpx.HTTPStatusError as exc:
-                pull.errors[urn] = f"linkedin: HTTP {exc.response.status_code}"
-                continue
+
+        def read(urn: str) -> Counters | None:
+            social = _check(
+                client.get(f"{base}/rest/socialActions/{quote(urn, safe='')}", headers=headers),
+                "linkedin",
+                urn,
+            )
             if social is None and urn not in stats:
-                pull.errors[urn] = "linkedin: post not found (404)"
-                continue
-            pull.snapshots[urn] = linkedin_counters(social, stats.get(urn))
-    except StopPull as stop:
-        pull.fail_all(urns, str(stop))
-    except httpx.TransportError as exc:
-        pull.fail_all(urns, f"cannot reach the API: {type(exc).__name__}")
+                return None
+            return linkedin_counters(social, stats.get(urn))
+
+        _read_each(pull, "linkedin", urns, read, "post not found (404)")
     return pull
 
 
@@ -226,41 +244,34 @@ def fetch_wordpress(
 ) -> Pull:
     """Views from the WordPress.com/Jetpack stats API (when a site and token are configured) and the
     comment count from the site's own REST API (when its URL is configured)."""
-    pull = Pull()
-    try:
-        for post_id in post_ids:
-            views = comments = None
-            try:
-                if stats_base_url and site and stats_token:
-                    body = _check(
-                        client.get(
-                            f"{stats_base_url.rstrip('/')}/rest/v1.1/sites/{quote(site, safe='')}/stats/post/{post_id}",
-                            headers={"Authorization": f"Bearer {stats_token}"},
-                        ),
-                        "wordpress",
-                        post_id,
-                    )
-                    views = _int(body.get("views")) if body else None
-                if rest_base_url:
-                    auth = (user, app_password) if user and app_password else None
-                    response = client.get(
-                        f"{rest_base_url.rstrip('/')}/wp-json/wp/v2/comments",
-                        params={"post": post_id, "per_page": 1},
-                        auth=auth,
-                    )
-                    if _check(response, "wordpress", post_id) is not None:
-                        comments = _int(response.headers.get("x-wp-total"))
-            except httpx.HTTPStatusError as exc:
-                pull.errors[post_id] = f"wordpress: HTTP {exc.response.status_code}"
-                continue
-            if views is None and comments is None:
-                pull.errors[post_id] = "wordpress: no stats for this post"
-                continue
-            pull.snapshots[post_id] = {"impressions": views, "comments": comments, "engagements": comments}
-    except StopPull as stop:
-        pull.fail_all(post_ids, str(stop))
-    except httpx.TransportError as exc:
-        pull.fail_all(post_ids, f"cannot reach the API: {type(exc).__name__}")
+
+    def read(post_id: str) -> Counters | None:
+        views = comments = None
+        if stats_base_url and site and stats_token:
+            body = _check(
+                client.get(
+                    f"{stats_base_url.rstrip('/')}/rest/v1.1/sites/{quote(site, safe='')}/stats/post/{post_id}",
+                    headers={"Authorization": f"Bearer {stats_token}"},
+                ),
+                "wordpress",
+                post_id,
+            )
+            views = _int(body.get("views")) if body else None
+        if rest_base_url:
+            auth = (user, app_password) if user and app_password else None
+            response = client.get(
+                f"{rest_base_url.rstrip('/')}/wp-json/wp/v2/comments",
+                params={"post": post_id, "per_page": 1},
+                auth=auth,
+            )
+            if _check(response, "wordpress", post_id) is not None:
+                comments = _int(response.headers.get("x-wp-total"))
+        if views is None and comments is None:
+            return None
+        return {"impressions": views, "comments": comments, "engagements": comments}
+
+    with _pulling(post_ids) as pull:
+        _read_each(pull, "wordpress", post_ids, read, "no stats for this post")
     return pull
 
 
@@ -291,26 +302,16 @@ def mailchimp_base_url(api_key: str) -> str:
 
 
 def fetch_mailchimp(client: httpx.Client, base_url: str, api_key: str, campaign_ids: Sequence[str]) -> Pull:
-    pull = Pull()
-    try:
-        for cid in campaign_ids:
-            try:
-                body = _check(
-                    client.get(f"{base_url.rstrip('/')}/3.0/reports/{cid}", auth=("splants", api_key)),
-                    "mailchimp",
-                    cid,
-                )
-            except httpx.HTTPStatusError as exc:
-                pull.errors[cid] = f"mailchimp: HTTP {exc.response.status_code}"
-                continue
-            if body is None:
-                pull.errors[cid] = "mailchimp: report not found (404)"
-                continue
-            pull.snapshots[cid] = mailchimp_counters(body)
-    except StopPull as stop:
-        pull.fail_all(campaign_ids, str(stop))
-    except httpx.TransportError as exc:
-        pull.fail_all(campaign_ids, f"cannot reach the API: {type(exc).__name__}")
+    def read(cid: str) -> Counters | None:
+        body = _check(
+            client.get(f"{base_url.rstrip('/')}/3.0/reports/{cid}", auth=("splants", api_key)),
+            "mailchimp",
+            cid,
+        )
+        return None if body is None else mailchimp_counters(body)
+
+    with _pulling(campaign_ids) as pull:
+        _read_each(pull, "mailchimp", campaign_ids, read, "report not found (404)")
     return pull
 
 
@@ -334,29 +335,20 @@ def hubspot_counters(email: dict[str, Any]) -> Counters:
 
 
 def fetch_hubspot(client: httpx.Client, base_url: str, token: str, email_ids: Sequence[str]) -> Pull:
-    pull = Pull()
     headers = {"Authorization": f"Bearer {token}"}
-    try:
-        for eid in email_ids:
-            try:
-                body = _check(
-                    client.get(
-                        f"{base_url.rstrip('/')}/marketing/v3/emails/{eid}",
-                        params={"includeStats": "true"},
-                        headers=headers,
-                    ),
-                    "hubspot",
-                    eid,
-                )
-            except httpx.HTTPStatusError as exc:
-                pull.errors[eid] = f"hubspot: HTTP {exc.response.status_code}"
-                continue
-            if body is None:
-                pull.errors[eid] = "hubspot: email not found (404)"
-                continue
-            pull.snapshots[eid] = hubspot_counters(body)
-    except StopPull as stop:
-        pull.fail_all(email_ids, str(stop))
-    except httpx.TransportError as exc:
-        pull.fail_all(email_ids, f"cannot reach the API: {type(exc).__name__}")
+
+    def read(eid: str) -> Counters | None:
+        body = _check(
+            client.get(
+                f"{base_url.rstrip('/')}/marketing/v3/emails/{eid}",
+                params={"includeStats": "true"},
+                headers=headers,
+            ),
+            "hubspot",
+            eid,
+        )
+        return None if body is None else hubspot_counters(body)
+
+    with _pulling(email_ids) as pull:
+        _read_each(pull, "hubspot", email_ids, read, "email not found (404)")
     return pull

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pandas as pd
 
 COUNTERS: tuple[str, ...] = (
     "impressions",
@@ -77,3 +81,8 @@ def external_key(platform: str, native_id: str) -> str:
 
 def short_hash(*parts: object, length: int = 16) -> str:
     return hashlib.sha1("|".join(str(p) for p in parts).encode()).hexdigest()[:length]
+
+
+def rows_frame(rows: Iterable[Mapping[str, Any]], columns: tuple[str, ...]) -> pd.DataFrame:
+    """Rows (dicts) as a DataFrame of exactly ``columns`` (missing keys: None), for a typed bulk insert."""
+    return pd.DataFrame([{c: r.get(c) for c in columns} for r in rows], columns=list(columns), dtype=object)

@@ -248,21 +248,14 @@ class Simulator:
                 if rng.random() < self.anomaly_rate:
                     kinds = ["low_views", "low_engagement"] + (["high_bounce"] if profile.bounce_rate else [])
                     anomaly = str(rng.choice(kinds))
-                text = _text(rng, words, question, cta, tags)
-                feats = text_features(text)
                 posts.append(
-                    SimPost(
-                        post_id=f"{platform}:demo-{day.isoformat()}-{len(posts):03d}",
-                        platform=platform,
-                        content_type=content_type,
-                        published_at=when,
-                        text=text,
-                        word_count=feats["word_count"],
-                        hashtag_count=feats["hashtag_count"],
-                        has_question=feats["has_question"],
-                        has_cta=feats["has_cta"],
-                        media_type=media_type,
-                        paid=content_type == "ad_copy",
+                    sim_post(
+                        f"{platform}:demo-{day.isoformat()}-{len(posts):03d}",
+                        platform,
+                        content_type,
+                        when,
+                        _text(rng, words, question, cta, tags),
+                        media_type,
                         anomaly=anomaly,
                     )
                 )
@@ -504,27 +497,47 @@ class Simulator:
         return events, [post_row(p, loaded_at) for p in posts]
 
 
-def piece_post(piece: dict[str, Any]) -> SimPost:
-    """A dry-run piece of ours as a simulated post (its features from its own text)."""
-    text = piece.get("text") or ""
+def sim_post(
+    post_id: str,
+    platform: str,
+    content_type: str,
+    published_at: dt.datetime,
+    text: str,
+    media_type: str,
+    anomaly: str | None = None,
+    external: bool = True,
+) -> SimPost:
+    """A simulated post whose features (length, hashtags, question, CTA) come from its text."""
     feats = text_features(text)
-    published = piece["published_at"]
-    if published.tzinfo is None:
-        published = published.replace(tzinfo=dt.UTC)
-    media = {"blog": "article", "email": "email"}.get(piece["platform"], "photo")
     return SimPost(
-        post_id=piece["piece_id"],
-        platform=piece["platform"],
-        content_type=piece.get("content_type") or "social_post",
-        published_at=published.astimezone(dt.UTC),
+        post_id=post_id,
+        platform=platform,
+        content_type=content_type,
+        published_at=published_at,
         text=text,
         word_count=int(feats["word_count"] or 0),
         hashtag_count=int(feats["hashtag_count"] or 0),
         has_question=bool(feats["has_question"]),
         has_cta=bool(feats["has_cta"]),
-        media_type=media,
-        paid=piece.get("content_type") == "ad_copy",
-        anomaly=None,
+        media_type=media_type,
+        paid=content_type == "ad_copy",
+        anomaly=anomaly,
+        external=external,
+    )
+
+
+def piece_post(piece: dict[str, Any]) -> SimPost:
+    """A dry-run piece of ours as a simulated post (its features from its own text)."""
+    published = piece["published_at"]
+    if published.tzinfo is None:
+        published = published.replace(tzinfo=dt.UTC)
+    return sim_post(
+        piece["piece_id"],
+        piece["platform"],
+        piece.get("content_type") or "social_post",
+        published.astimezone(dt.UTC),
+        piece.get("text") or "",
+        {"blog": "article", "email": "email"}.get(piece["platform"], "photo"),
         external=False,
     )
 

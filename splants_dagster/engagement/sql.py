@@ -33,11 +33,14 @@ Baselines (rolling, per platform, over the 28 days *before* the row's date):
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import duckdb
+import pandas as pd
 
 from splants_dagster.engagement.events import COUNTERS, EVENTS_TABLE
+from splants_dagster.warehouse.store import dict_rows, insert_dicts, insert_frame, transaction
 
 BASELINE_DAYS = 28
 TO_DATE_DAYS = 28  # *_to_date columns cover this many days after publishing
@@ -246,18 +249,13 @@ def build_metrics(
         "unbuilt": unbuilt,
         "now": now or dt.datetime.now(dt.UTC),
     }
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         conn.execute(
             "DELETE FROM engagement_metrics WHERE date BETWEEN $start AND $end", {"start": start, "end": end}
         )
         written = conn.execute(
             f"INSERT INTO engagement_metrics ({', '.join(METRIC_COLUMNS)}) {METRICS_SELECT}", params
         ).fetchone()[0]
-        conn.execute("COMMIT")
-    except Exception:
-        conn.execute("ROLLBACK")
-        raise
     return int(written)
 
 
@@ -273,8 +271,27 @@ def platform_trends(conn: duckdb.DuckDBPyConnection, start: dt.date, end: dt.dat
         """,
         {"start": start, "end": end},
     )
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+    return dict_rows(cur)
+
+
+def metrics_summary(conn: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date) -> dict[str, int]:
+    """Totals of the metrics dated ``start``..``end``: pieces, impressions, engagements, demo and external
+    rows, and rows with a rate outside 0..1."""
+    (row,) = dict_rows(
+        conn.execute(
+            """
+            SELECT count(DISTINCT piece_id) AS pieces, coalesce(sum(impressions), 0) AS impressions,
+                   coalesce(sum(engagements), 0) AS engagements,
+                   count(*) FILTER (WHERE is_demo) AS demo_rows, count(*) FILTER (WHERE external) AS external_rows,
+                   count(*) FILTER (WHERE engagement_rate > 1 OR click_through > 1 OR bounce_rate > 1
+                                    OR engagement_rate < 0 OR click_through < 0 OR bounce_rate < 0)
+                       AS out_of_bounds
+            FROM engagement_metrics WHERE date BETWEEN ? AND ?
+            """,
+            [start, end],
+        )
+    )
+    return {k: int(v) for k, v in row.items()}
 
 
 # --------------------------------------------------------------------------------------- monitoring
@@ -340,8 +357,7 @@ def monitor_rows(
             "top": top,
         },
     )
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+    return dict_rows(cur)
 
 
 def _upsert_detections(
@@ -355,8 +371,7 @@ def _upsert_detections(
 ) -> tuple[int, int]:
     """Make ``table``'s rows dated start..end equal ``rows``, keeping ``seq`` and the ``keep`` columns
     of detections already recorded (so a re-run never looks like a new event). Returns (new, removed)."""
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         existing = {
             r[0]
             for r in conn.execute(
@@ -392,10 +407,6 @@ def _upsert_detections(
                 f"INSERT INTO {table} ({', '.join(cols)}, seq) VALUES ({', '.join('?' for _ in cols)}, ?)",
                 [[r[c] for c in cols] + [top + i] for i, r in enumerate(fresh, start=1)],
             )
-        conn.execute("COMMIT")
-    except Exception:
-        conn.execute("ROLLBACK")
-        raise
     return len(fresh), len(stale)
 
 
@@ -410,6 +421,22 @@ def write_highlights(
 ) -> tuple[int, int]:
     return _upsert_detections(
         conn, "engagement_highlights", "highlight_id", rows, start, end, keep=("detected_at",)
+    )
+
+
+LATEST_COLUMNS = ["date", "piece_id", "platform", "rule", "value", "baseline", "severity"]
+
+
+def latest_anomalies(
+    conn: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date, limit: int = 25
+) -> list[dict[str, Any]]:
+    """The newest anomalies dated ``start``..``end`` (:data:`LATEST_COLUMNS`), worst first within a day."""
+    return dict_rows(
+        conn.execute(
+            f"SELECT {', '.join(LATEST_COLUMNS)} FROM anomalies "
+            "WHERE date BETWEEN ? AND ? ORDER BY date DESC, severity, piece_id LIMIT ?",
+            [start, end, limit],
+        )
     )
 
 
@@ -436,8 +463,14 @@ ORDER BY v.variant_of, v.piece_id
 def ab_pairs(conn: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """Every (control, variant) pair with each arm's lifetime impressions, engagements and clicks."""
     cur = conn.execute(AB_SELECT)
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+    return dict_rows(cur)
+
+
+def replace_ab_results(conn: duckdb.DuckDBPyConnection, results: list[dict[str, Any]]) -> None:
+    """``ab_results`` becomes ``results`` (one transaction)."""
+    with transaction(conn):
+        conn.execute("DELETE FROM ab_results")
+        insert_frame(conn, "ab_results", pd.DataFrame(results))
 
 
 # ------------------------------------------------------------------------------------- best slots
@@ -455,5 +488,98 @@ GROUP BY 1, 2
 def slot_rates(conn: duckdb.DuckDBPyConnection, platform: str, since: dt.date) -> list[dict[str, Any]]:
     """Engagement rate by publish weekday (0 = Monday) and UTC hour for one platform since a date."""
     cur = conn.execute(SLOTS_SELECT, {"platform": platform, "since": since})
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+    return dict_rows(cur)
+
+
+# ------------------------------------------------------------------------------------------ boosts
+
+
+def boost_anomalies(
+    conn: duckdb.DuckDBPyConnection, anomaly_ids: Sequence[str], since: dt.date
+) -> list[dict[str, Any]]:
+    """The anomalies ``anomaly_ids``; without ids, those of our pieces dated ``since`` or later whose piece
+    has no boost yet."""
+    if anomaly_ids:
+        return dict_rows(
+            conn.execute("SELECT * FROM anomalies WHERE list_contains(?, anomaly_id)", [list(anomaly_ids)])
+        )
+    return dict_rows(
+        conn.execute(
+            "SELECT * FROM anomalies WHERE NOT coalesce(external, false) AND date >= ? "
+            "AND piece_id NOT IN (SELECT piece_id FROM engagement_boosts)",
+            [since],
+        )
+    )
+
+
+def boost_pieces(conn: duckdb.DuckDBPyConnection, piece_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """piece_id -> what a boost is written from (platform, title, body, rendered text, CTA, hashtags)."""
+    rows = dict_rows(
+        conn.execute(
+            "SELECT piece_id, campaign_id, platform, title, body, rendered, cta, hashtags FROM content_pieces "
+            "WHERE list_contains(?, piece_id)",
+            [list(piece_ids)],
+        )
+    )
+    return {p["piece_id"]: p for p in rows}
+
+
+def slots_by_platform(
+    conn: duckdb.DuckDBPyConnection, platforms: Iterable[str], since: dt.date
+) -> dict[str, list[dict[str, Any]]]:
+    """:func:`slot_rates` of each platform (UTC hours)."""
+    conn.execute("SET TimeZone = 'UTC'")
+    return {platform: slot_rates(conn, platform, since) for platform in platforms}
+
+
+def write_boosts(conn: duckdb.DuckDBPyConnection, boosts: list[dict[str, Any]]) -> None:
+    """Record planned boosts (one transaction): a planned boost is planned again; one that publishing has
+    scheduled or published keeps its state."""
+    with transaction(conn):
+        conn.execute(
+            "DELETE FROM engagement_boosts WHERE list_contains(?, boost_id) AND status = 'planned'",
+            [[b["boost_id"] for b in boosts]],
+        )
+        insert_dicts(conn, "engagement_boosts", boosts, tail=" ON CONFLICT (boost_id) DO NOTHING")
+
+
+# --------------------------------------------------------------------------------- similar content
+
+WINNERS_SELECT = """
+SELECT c.piece_id, c.platform, c.title, c.campaign_id, k.brief_json,
+       (SELECT max(engagement_rate) FROM engagement_highlights h WHERE h.piece_id = c.piece_id) AS rate,
+       (SELECT arg_max(threshold, engagement_rate) FROM engagement_highlights h
+         WHERE h.piece_id = c.piece_id) AS threshold,
+       (SELECT arg_max(highlight_id, engagement_rate) FROM engagement_highlights h
+         WHERE h.piece_id = c.piece_id) AS highlight_id,
+       (SELECT count(*) FROM campaign_lineage l WHERE l.child_campaign_id = c.campaign_id) AS derived,
+       (SELECT count(*) FROM campaign_lineage l JOIN campaign_lineage g
+          ON g.child_campaign_id = l.parent_campaign_id
+         WHERE l.child_campaign_id = c.campaign_id) AS derived_twice
+FROM content_pieces c JOIN campaigns k ON k.campaign_id = c.campaign_id
+WHERE list_contains(?, c.piece_id)
+"""
+
+
+def underived_winners(conn: duckdb.DuckDBPyConnection, since: dt.date) -> list[str]:
+    """Our pieces highlighted ``since`` or later that no campaign was derived from yet."""
+    return [
+        r["piece_id"]
+        for r in dict_rows(
+            conn.execute(
+                "SELECT DISTINCT piece_id FROM engagement_highlights WHERE NOT coalesce(external, false) "
+                "AND date >= ? AND piece_id NOT IN (SELECT parent_piece_id FROM campaign_lineage)",
+                [since],
+            )
+        )
+    ]
+
+
+def winning_pieces(conn: duckdb.DuckDBPyConnection, piece_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """The pieces of registered campaigns among ``piece_ids``, with their campaign's brief, best highlight
+    (rate, threshold, id) and how deep their campaign's lineage already is."""
+    return dict_rows(conn.execute(WINNERS_SELECT, [list(piece_ids)]))
+
+
+def record_lineage(conn: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
+    insert_dicts(conn, "campaign_lineage", rows, verb="INSERT OR REPLACE")

@@ -60,13 +60,12 @@ class AnthropicProvider(RemoteProvider):
             raise self.status_error(
                 exc.status_code, exc.response.headers, exc.api_message or error_detail(exc.body, exc.message)
             ) from None
-        except anthropic.APITimeoutError:
-            raise self.error(f"no reply within {self.timeout_s:g}s (timeout)", retryable=True) from None
-        except anthropic.APIConnectionError as exc:
-            cause = type(exc.__cause__).__name__ if exc.__cause__ else "connection error"
-            raise self.error(f"connection failed ({cause})", retryable=True) from None
         except anthropic.APIError as exc:
-            raise self.error(f"unusable response ({type(exc).__name__})", retryable=True) from None
+            raise self.call_error(
+                exc,
+                timed_out=isinstance(exc, anthropic.APITimeoutError),
+                connection=isinstance(exc, anthropic.APIConnectionError),
+            ) from None
         blocks = getattr(reply, "content", None)
         if blocks is None or getattr(reply, "usage", None) is None:
             raise self.error("response has no content or usage", retryable=True)

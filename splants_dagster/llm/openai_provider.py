@@ -70,13 +70,12 @@ class OpenAIProvider(RemoteProvider):
             raise self.status_error(
                 exc.status_code, exc.response.headers, error_detail(exc.body, exc.message)
             ) from None
-        except openai.APITimeoutError:
-            raise self.error(f"no reply within {self.timeout_s:g}s (timeout)", retryable=True) from None
-        except openai.APIConnectionError as exc:
-            cause = type(exc.__cause__).__name__ if exc.__cause__ else "connection error"
-            raise self.error(f"connection failed ({cause})", retryable=True) from None
         except openai.APIError as exc:
-            raise self.error(f"unusable response ({type(exc).__name__})", retryable=True) from None
+            raise self.call_error(
+                exc,
+                timed_out=isinstance(exc, openai.APITimeoutError),
+                connection=isinstance(exc, openai.APIConnectionError),
+            ) from None
         choices = getattr(reply, "choices", None)
         if not choices:
             raise self.error("response has no choices", retryable=True)

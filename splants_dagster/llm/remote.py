@@ -72,6 +72,16 @@ class RemoteProvider:
             what += f" (Retry-After {retry_after:g}s)"
         return self.error(what, retryable=retryable, retry_after=retry_after)
 
+    def call_error(self, exc: Exception, *, timed_out: bool, connection: bool) -> LLMError:
+        """The (retryable) error of an SDK call that got no usable answer: a timeout, a failed connection,
+        or an unusable response."""
+        if timed_out:
+            return self.error(f"no reply within {self.timeout_s:g}s (timeout)", retryable=True)
+        if connection:
+            cause = type(exc.__cause__).__name__ if exc.__cause__ else "connection error"
+            return self.error(f"connection failed ({cause})", retryable=True)
+        return self.error(f"unusable response ({type(exc).__name__})", retryable=True)
+
 
 def error_detail(body: object, fallback: str) -> str:
     """The ``error.message`` of an OpenAI- or Anthropic-style error body."""

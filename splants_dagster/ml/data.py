@@ -105,6 +105,8 @@ TRAINING_COLUMNS = (
     "campaign_id",
     "built_at",
 )
+# Columns of the stored training set that are not model inputs (identity, time, target, bookkeeping).
+NON_FEATURE_COLUMNS = frozenset(TRAINING_COLUMNS) - frozenset(PIECE_SPEC.columns)
 
 
 def _frame(store: Warehouse, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:

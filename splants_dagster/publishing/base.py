@@ -49,6 +49,11 @@ class OutcomeUnknown(PublishError):
     """The request may or may not have been processed."""
 
 
+def iso_z(when: dt.datetime) -> str:
+    """``when`` in UTC as ISO 8601 with a ``Z`` (the form the platforms' APIs take)."""
+    return when.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
 def idempotency_key(piece_id: str, platform: str) -> str:
     """Stable per (piece, platform): the same piece is never two publications, whatever the run."""
     return hashlib.sha256(f"{piece_id}|{platform}".encode()).hexdigest()[:24]
@@ -308,3 +313,31 @@ class Http:
         if status == 429 or status == 408 or status >= 500:
             raise Retryable(message, status=status, retry_after=retry_after_seconds(resp.headers))
         raise Permanent(message, status=status)
+
+    def create(
+        self,
+        path: str,
+        *,
+        json: Any = None,
+        ok: tuple[int, ...] = (200, 201),
+        id_at: tuple[str, ...] = ("id",),
+    ) -> str:
+        """POST that creates a remote object; returns its id, found in the JSON answer under the keys
+        ``id_at``. An answer without it is OutcomeUnknown: the object may exist all the same."""
+        resp = self.request("POST", path, json=json, ok=ok, creates=True)
+        try:
+            found: Any = resp.json()
+            for key in id_at:
+                found = found[key]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise OutcomeUnknown(f"{self.platform} POST {path}: unexpected answer ({exc})") from None
+        return str(found)
+
+
+class HttpPublisher(Publisher):
+    """A publisher that talks to one API through :class:`Http` (closed with the publisher)."""
+
+    http: Http
+
+    def close(self) -> None:
+        self.http.close()

@@ -11,18 +11,17 @@ those created since the first attempt — and resumed, never created twice.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from splants_dagster.publishing.base import (
     Checkpoint,
     Http,
-    OutcomeUnknown,
-    Publisher,
+    HttpPublisher,
     PublishItem,
     PublishResult,
     Reconciled,
     Redactor,
+    iso_z,
 )
 from splants_dagster.publishing.render import excerpt, markdown_html
 
@@ -30,7 +29,7 @@ DEFAULT_BASE_URL = "https://api.hubapi.com"
 LIVE = ("PUBLISHED", "SCHEDULED", "PUBLISHED_OR_SCHEDULED")
 
 
-class _HubSpot(Publisher):
+class _HubSpot(HttpPublisher):
     can_reconcile = True
 
     def __init__(
@@ -52,9 +51,6 @@ class _HubSpot(Publisher):
             timeout_s=timeout_s,
             redact=redact,
         )
-
-    def close(self) -> None:
-        self.http.close()
 
 
 class HubSpotBlogPublisher(_HubSpot):
@@ -96,17 +92,7 @@ class HubSpotBlogPublisher(_HubSpot):
     def publish(self, item: PublishItem, progress: dict[str, Any], checkpoint: Checkpoint) -> PublishResult:
         post_id = progress.get("post_id")
         if not post_id:
-            resp = self.http.request(
-                "POST",
-                "/cms/v3/blogs/posts",
-                json=self.payload(item, progress.get("slug")),
-                ok=(200, 201),
-                creates=True,
-            )
-            try:
-                post_id = str(resp.json()["id"])
-            except (ValueError, KeyError) as exc:
-                raise OutcomeUnknown(f"hubspot POST /cms/v3/blogs/posts: unexpected answer ({exc})") from None
+            post_id = self.http.create("/cms/v3/blogs/posts", json=self.payload(item, progress.get("slug")))
             checkpoint({**progress, "post_id": post_id})
         if self.action == "publish":
             self.http.request(
@@ -159,15 +145,7 @@ class HubSpotEmailPublisher(_HubSpot):
     def publish(self, item: PublishItem, progress: dict[str, Any], checkpoint: Checkpoint) -> PublishResult:
         email_id = progress.get("email_id")
         if not email_id:
-            resp = self.http.request(
-                "POST", "/marketing/v3/emails", json=self.payload(item), ok=(200, 201), creates=True
-            )
-            try:
-                email_id = str(resp.json()["id"])
-            except (ValueError, KeyError) as exc:
-                raise OutcomeUnknown(
-                    f"hubspot POST /marketing/v3/emails: unexpected answer ({exc})"
-                ) from None
+            email_id = self.http.create("/marketing/v3/emails", json=self.payload(item))
             checkpoint({**progress, "email_id": email_id})
         if self.action == "publish":
             self.http.request("POST", f"/marketing/v3/emails/{email_id}/publish", ok=(204, 200), creates=True)
@@ -179,14 +157,8 @@ class HubSpotEmailPublisher(_HubSpot):
         if email_id:
             email = self.http.request("GET", f"/marketing/v3/emails/{email_id}").json()
         else:
-            since = item.lookup_since
             found = self.http.request(
-                "GET",
-                "/marketing/v3/emails",
-                params={
-                    "createdAfter": since.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
-                    "limit": 100,
-                },
+                "GET", "/marketing/v3/emails", params={"createdAfter": iso_z(item.lookup_since), "limit": 100}
             ).json()
             email = next(
                 (e for e in found.get("results", []) if item.tag_line in str(e.get("name", ""))), None

@@ -16,9 +16,9 @@ from typing import Any
 from splants_dagster.publishing.base import (
     Checkpoint,
     Http,
+    HttpPublisher,
     OutcomeUnknown,
     Permanent,
-    Publisher,
     PublishItem,
     PublishResult,
     Redactor,
@@ -31,7 +31,7 @@ AUTHOR_URN = re.compile(r"^urn:li:(person|organization):[A-Za-z0-9_-]+$")
 VERSION = re.compile(r"^\d{6}(\.\d{2})?$")
 
 
-class LinkedInPublisher(Publisher):
+class LinkedInPublisher(HttpPublisher):
     name = "linkedin"
     can_reconcile = False
     guarantee = "at most once: an in-flight post whose outcome is unknown is marked for review, never re-sent"
@@ -65,9 +65,6 @@ class LinkedInPublisher(Publisher):
             timeout_s=timeout_s,
             redact=redact,
         )
-
-    def close(self) -> None:
-        self.http.close()
 
     def payload(self, item: PublishItem) -> dict[str, Any]:
         return {

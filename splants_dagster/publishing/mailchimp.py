@@ -18,13 +18,13 @@ from typing import Any
 from splants_dagster.publishing.base import (
     Checkpoint,
     Http,
-    OutcomeUnknown,
+    HttpPublisher,
     Permanent,
-    Publisher,
     PublishItem,
     PublishResult,
     Reconciled,
     Redactor,
+    iso_z,
 )
 from splants_dagster.publishing.render import email_html
 
@@ -41,7 +41,7 @@ def quarter_hour_after(when: dt.datetime, now: dt.datetime) -> dt.datetime:
     return base + dt.timedelta(minutes=minutes)
 
 
-class MailchimpPublisher(Publisher):
+class MailchimpPublisher(HttpPublisher):
     name = "mailchimp"
     can_reconcile = True
     guarantee = "exactly once: campaigns are found by id or by their title key and resumed, never sent twice"
@@ -75,9 +75,6 @@ class MailchimpPublisher(Publisher):
             timeout_s=timeout_s,
             redact=redact,
         )
-
-    def close(self) -> None:
-        self.http.close()
 
     def _sender(self) -> tuple[str, str]:
         if not (self.from_name and self.reply_to):
@@ -140,17 +137,9 @@ class MailchimpPublisher(Publisher):
         campaign_id = progress.get("campaign_id")
         if not campaign_id:
             from_name, reply_to = self._sender()
-            resp = self.http.request(
-                "POST",
-                "/campaigns",
-                json=self.campaign_body(item, from_name, reply_to),
-                ok=(200,),
-                creates=True,
+            campaign_id = self.http.create(
+                "/campaigns", json=self.campaign_body(item, from_name, reply_to), ok=(200,)
             )
-            try:
-                campaign_id = str(resp.json()["id"])
-            except (ValueError, KeyError) as exc:
-                raise OutcomeUnknown(f"mailchimp POST /campaigns: unexpected answer ({exc})") from None
             progress = {**progress, "campaign_id": campaign_id}
             checkpoint(progress)
         self.http.request("PUT", f"/campaigns/{campaign_id}/content", json=self.content_body(item), ok=(200,))
@@ -159,7 +148,7 @@ class MailchimpPublisher(Publisher):
             self.http.request(
                 "POST",
                 f"/campaigns/{campaign_id}/actions/schedule",
-                json={"schedule_time": when.isoformat().replace("+00:00", "Z")},
+                json={"schedule_time": iso_z(when)},
                 ok=(204, 200),
                 creates=True,
             )
@@ -169,12 +158,11 @@ class MailchimpPublisher(Publisher):
         return self._result(campaign)
 
     def _find(self, item: PublishItem) -> dict[str, Any] | None:
-        since = item.lookup_since
         resp = self.http.request(
             "GET",
             "/campaigns",
             params={
-                "since_create_time": since.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+                "since_create_time": iso_z(item.lookup_since),
                 "count": 1000,
                 "fields": "campaigns.id,campaigns.status,campaigns.settings.title,campaigns.archive_url,campaigns.web_id",
             },

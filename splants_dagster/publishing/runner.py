@@ -171,6 +171,39 @@ class _Batch:
         self.clock = clock
         self.boosts = boosts
 
+    def _outcome(
+        self, item: PublishItem, publisher: Publisher, outcome: str, fallback: str | None, **fields: Any
+    ) -> None:
+        self.report.items.append(
+            ItemOutcome(
+                item.piece_id,
+                item.platform,
+                publisher.name,
+                outcome,
+                item.idempotency_key,
+                fallback=fallback,
+                **fields,
+            )
+        )
+
+    def _unknown_for_review(
+        self,
+        item: PublishItem,
+        publisher: Publisher,
+        note: str,
+        fallback: str | None,
+        now: dt.datetime,
+        progress: dict[str, Any] | None = None,
+    ) -> None:
+        """An item whose outcome cannot be known waits for a person (``splants publish resolve``); it is
+        not sent again. ``progress``: what to keep (default: what is recorded)."""
+        with self.store.write() as conn:
+            if progress is None:
+                progress = state.progress_of(state.load(conn, item.idempotency_key))
+            state.mark_unknown_for_review(conn, item, note, now, progress)
+        self.log("warning", f"{item.piece_id} on {item.platform}: {note}")
+        self._outcome(item, publisher, "review", fallback, error=note)
+
     def _published(
         self,
         item: PublishItem,
@@ -193,18 +226,7 @@ class _Batch:
         where = f" → {result.url}" if result.url else ""
         verb = "already there (reconciled)" if outcome == "reconciled" else "published"
         self.log("info", f"{item.piece_id} on {item.platform} via {publisher.name}: {verb}{where}")
-        self.report.items.append(
-            ItemOutcome(
-                item.piece_id,
-                item.platform,
-                publisher.name,
-                outcome,
-                item.idempotency_key,
-                result.remote_id,
-                result.url,
-                fallback=fallback,
-            )
-        )
+        self._outcome(item, publisher, outcome, fallback, remote_id=result.remote_id, url=result.url)
 
     def _failed(
         self, item: PublishItem, publisher: Publisher, err: PublishError, attempts: int, fallback: str | None
@@ -217,21 +239,7 @@ class _Batch:
                 f"outcome unknown ({message}); {publisher.name} has no lookup, so it is not re-sent: check the "
                 "platform, then `splants publish resolve`"
             )
-            with self.store.write() as conn:
-                progress = state.progress_of(state.load(conn, item.idempotency_key))
-                state.mark_unknown_for_review(conn, item, note, now, progress)
-            self.log("warning", f"{item.piece_id} on {item.platform}: {note}")
-            self.report.items.append(
-                ItemOutcome(
-                    item.piece_id,
-                    item.platform,
-                    publisher.name,
-                    "review",
-                    item.idempotency_key,
-                    error=note,
-                    fallback=fallback,
-                )
-            )
+            self._unknown_for_review(item, publisher, note, fallback, now)
             return
         too_many = attempts >= self.pset.settings.max_attempts
         review = isinstance(err, Permanent) or too_many
@@ -245,17 +253,13 @@ class _Batch:
         level = "error" if review else "warning"
         tail = "marked for review" if review else f"retry at {retry_at:%Y-%m-%d %H:%M:%S} UTC"
         self.log(level, f"{item.piece_id} on {item.platform} via {publisher.name}: {message}; {tail}")
-        self.report.items.append(
-            ItemOutcome(
-                item.piece_id,
-                item.platform,
-                publisher.name,
-                "review" if review else "retry_later",
-                item.idempotency_key,
-                error=message,
-                retry_at=retry_at.isoformat() if retry_at else None,
-                fallback=fallback,
-            )
+        self._outcome(
+            item,
+            publisher,
+            "review" if review else "retry_later",
+            fallback,
+            error=message,
+            retry_at=retry_at.isoformat() if retry_at else None,
         )
 
     def run_item(self, row: dict[str, Any]) -> None:
@@ -286,17 +290,8 @@ class _Batch:
                     "warning",
                     f"{item.piece_id} on {item.platform}: {message}; retry at {retry_at:%H:%M:%S} UTC",
                 )
-                self.report.items.append(
-                    ItemOutcome(
-                        item.piece_id,
-                        item.platform,
-                        publisher.name,
-                        "retry_later",
-                        item.idempotency_key,
-                        error=message,
-                        retry_at=retry_at.isoformat(),
-                        fallback=fallback,
-                    )
+                self._outcome(
+                    item, publisher, "retry_later", fallback, error=message, retry_at=retry_at.isoformat()
                 )
                 return
             if rec.state == "found" and rec.result is not None:
@@ -304,19 +299,8 @@ class _Batch:
                 return
             if rec.state == "unknown":
                 note = self.pset.redact(rec.note)
-                with self.store.write() as conn:
-                    state.mark_unknown_for_review(conn, item, note, self.clock(), rec.progress or progress)
-                self.log("warning", f"{item.piece_id} on {item.platform}: {note}")
-                self.report.items.append(
-                    ItemOutcome(
-                        item.piece_id,
-                        item.platform,
-                        publisher.name,
-                        "review",
-                        item.idempotency_key,
-                        error=note,
-                        fallback=fallback,
-                    )
+                self._unknown_for_review(
+                    item, publisher, note, fallback, self.clock(), rec.progress or progress
                 )
                 return
             if rec.progress is not None:

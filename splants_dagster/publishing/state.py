@@ -24,6 +24,7 @@ from typing import Any
 import duckdb
 
 from splants_dagster.publishing.base import PublishItem, PublishResult, idempotency_key
+from splants_dagster.warehouse.store import dict_rows
 
 PUBLISHABLE = ("approved", "auto_fixed")
 PUBLICATIONS = "publications"
@@ -56,11 +57,6 @@ def publishable_sql(alias: str = "c") -> str:
         f" AND NOT EXISTS (SELECT 1 FROM qa_status q WHERE q.piece_id = {alias}.piece_id)"
         f" AND EXISTS (SELECT 1 FROM qa_status q WHERE q.piece_id = {alias}.variant_of AND q.status IN ({ok}))))"
     )
-
-
-def _rows(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
 
 def due_rows(
@@ -116,7 +112,7 @@ def due_rows(
         ORDER BY publish_at, piece_id, boost_id NULLS FIRST
     """
     params = [campaign, campaign, force_now, now, force_now, now]
-    return _rows(conn.execute(sql, params + params))
+    return dict_rows(conn.execute(sql, params + params))
 
 
 def item_from_row(row: dict[str, Any]) -> PublishItem:
@@ -162,7 +158,7 @@ def item_from_row(row: dict[str, Any]) -> PublishItem:
 
 
 def load(conn: duckdb.DuckDBPyConnection, key: str) -> dict[str, Any] | None:
-    rows = _rows(conn.execute(f"SELECT * FROM {table_for(conn, key)} WHERE idempotency_key = ?", [key]))
+    rows = dict_rows(conn.execute(f"SELECT * FROM {table_for(conn, key)} WHERE idempotency_key = ?", [key]))
     return rows[0] if rows else None
 
 
@@ -278,7 +274,7 @@ def schedule_boosts(conn: duckdb.DuckDBPyConnection, now: dt.datetime) -> int:
     """Planned re-promotions become pending publications (boost ``planned`` → ``scheduled``, at its
     ``planned_at``); boosts whose publication is published (also by hand) are marked ``published``.
     Idempotent; returns the number of boosts scheduled."""
-    planned = _rows(
+    planned = dict_rows(
         conn.execute(
             "SELECT b.boost_id, b.piece_id, b.platform, coalesce(b.campaign_id, c.campaign_id) AS campaign_id,"
             " b.planned_at FROM engagement_boosts b LEFT JOIN content_pieces c ON c.piece_id = b.piece_id"
@@ -431,7 +427,7 @@ def enqueue_event(
 
 
 def due_webhooks(conn: duckdb.DuckDBPyConnection, now: dt.datetime) -> list[dict[str, Any]]:
-    return _rows(
+    return dict_rows(
         conn.execute(
             "SELECT * FROM webhook_queue WHERE status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
             " ORDER BY created_at, event_id, url_ref",
@@ -469,6 +465,21 @@ def record_delivery(
         "UPDATE webhook_queue SET status = ?, attempts = attempts + ?, next_attempt_at = ?, last_error = ?,"
         " delivered_at = CASE WHEN ? = 'delivered' THEN ? ELSE delivered_at END WHERE event_id = ? AND url_ref = ?",
         [status, len(attempts), next_attempt_at, last_error, status, now, row["event_id"], row["url_ref"]],
+    )
+
+
+REVIEW_COLUMNS = "idempotency_key, piece_id, platform, publisher, status, attempts, last_error"
+
+
+def review_rows(conn: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """The items waiting for a person, of both tables (``boost_id`` set for a re-promotion), by piece;
+    :func:`resolve` takes any of their keys."""
+    return dict_rows(
+        conn.execute(
+            f"SELECT {REVIEW_COLUMNS}, NULL AS boost_id FROM {PUBLICATIONS} WHERE needs_review"
+            f" UNION ALL SELECT {REVIEW_COLUMNS}, boost_id FROM {BOOST_PUBLICATIONS} WHERE needs_review"
+            " ORDER BY piece_id, boost_id NULLS FIRST, platform"
+        )
     )
 
 

@@ -18,8 +18,8 @@ import httpx
 from splants_dagster.publishing.base import (
     Checkpoint,
     Http,
+    HttpPublisher,
     Permanent,
-    Publisher,
     PublishItem,
     PublishResult,
     Reconciled,
@@ -31,7 +31,7 @@ STATUSES = ("draft", "publish", "future")
 LOOKUP_STATUSES = "publish,future,draft,pending,private"
 
 
-class WordPressPublisher(Publisher):
+class WordPressPublisher(HttpPublisher):
     name = "wordpress"
     can_reconcile = True
     guarantee = "exactly once: interrupted attempts are found by slug before any re-send"
@@ -62,9 +62,6 @@ class WordPressPublisher(Publisher):
             timeout_s=timeout_s,
             redact=redact,
         )
-
-    def close(self) -> None:
-        self.http.close()
 
     def _categories(self, item: PublishItem) -> list[str]:
         name = self.category or (item.keywords[0].title() if item.keywords else "")

@@ -17,8 +17,7 @@ from typing import Any
 from splants_dagster.publishing.base import (
     Checkpoint,
     Http,
-    OutcomeUnknown,
-    Publisher,
+    HttpPublisher,
     PublishItem,
     PublishResult,
     Reconciled,
@@ -33,7 +32,7 @@ def tweet_url(tweet_id: str) -> str:
     return f"https://x.com/i/web/status/{tweet_id}"
 
 
-class XPublisher(Publisher):
+class XPublisher(HttpPublisher):
     name = "x"
     can_reconcile = False
     guarantee = "at most once: an in-flight post whose outcome is unknown is marked for review, never re-sent"
@@ -53,9 +52,6 @@ class XPublisher(Publisher):
             timeout_s=timeout_s,
             redact=redact,
         )
-
-    def close(self) -> None:
-        self.http.close()
 
     def parts(self, item: PublishItem) -> list[str]:
         return x_thread(item.rendered or item.body)
@@ -79,11 +75,7 @@ class XPublisher(Publisher):
             body: dict[str, Any] = {"text": parts[index]}
             if ids:
                 body["reply"] = {"in_reply_to_tweet_id": ids[-1]}
-            resp = self.http.request("POST", "/2/tweets", json=body, ok=(201, 200), creates=True)
-            try:
-                ids.append(str(resp.json()["data"]["id"]))
-            except (ValueError, KeyError, TypeError) as exc:
-                raise OutcomeUnknown(f"x POST /2/tweets: unexpected answer ({exc})") from None
+            ids.append(self.http.create("/2/tweets", json=body, ok=(201, 200), id_at=("data", "id")))
             checkpoint({"tweet_ids": list(ids), "parts": len(parts)})
         return PublishResult(ids[0], tweet_url(ids[0]), {"thread": ids} if len(ids) > 1 else {})
 

@@ -20,21 +20,17 @@ from typing import Any
 from splants_dagster.briefs import BrandProfile, CampaignBrief
 from splants_dagster.content import DraftError, allowed_links, parse_draft, parse_draft_dict
 from splants_dagster.llm.base import LLMError
-from splants_dagster.qa.engine import PUBLISHABLE, Assistant, QAOutcome, review
-from splants_dagster.qa.model import QAContext, QAText, spec_for
+from splants_dagster.qa.engine import PUBLISHABLE, WEIGHTS, Assistant, QAOutcome, review
+from splants_dagster.qa.model import CHECK_NAMES, QAContext, QAText, spec_for
 from splants_dagster.qa.reviews import Applied, ReviewEntry, apply_decision
+from splants_dagster.qa.seo import piece_text
 from splants_dagster.readability import measure
 from splants_dagster.research import Research
-from splants_dagster.scoring import (
-    PieceText,
-    quality_score,
-    readability_score,
-    seo_score,
-    uniqueness_score,
-    weighted_total,
-)
+from splants_dagster.scoring import score_columns, score_piece, weighted_total
 from splants_dagster.text import sentences, word_count
 from splants_dagster.variants import VariantPlan, apply_variant, plan_variants, variant_request
+
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
 @dataclass
@@ -208,6 +204,51 @@ class CampaignQA:
             counts[p.status] = counts.get(p.status, 0) + 1
         return counts
 
+    def pass_rates(self) -> dict[str, float]:
+        """The share of pieces (variants included) passing each check."""
+        pieces = list(self.pieces.values())
+        return {
+            name: sum(1 for p in pieces if p.outcome.evaluation.checks[name].passed) / max(1, len(pieces))
+            for name in CHECK_NAMES
+        }
+
+    def summary_rows(self) -> list[dict[str, Any]]:
+        """One row per piece: status, QA score, fix rounds, who decided, failing checks."""
+        return [
+            {
+                "piece": p.piece_id,
+                "status": p.status,
+                "qa_score": p.outcome.score,
+                "rounds": p.outcome.fix_rounds,
+                "by": p.decided_by,
+                "failing": ", ".join(p.outcome.evaluation.failing),
+            }
+            for p in self.pieces.values()
+        ]
+
+    def worst_findings(self, limit: int = 15) -> list[dict[str, Any]]:
+        """The most serious findings (errors first, then by check weight and score), info ones left out."""
+        rows = []
+        for p in self.pieces.values():
+            for name, c in p.outcome.evaluation.checks.items():
+                for f in c.findings:
+                    if f.severity == "info":
+                        continue
+                    rows.append(
+                        {
+                            "piece": p.piece_id,
+                            "status": p.status,
+                            "check": name,
+                            "severity": f.severity,
+                            "excerpt": f.excerpt[:80],
+                            "message": f.message,
+                            "suggestion": f.suggestion,
+                            "_key": (SEVERITY_ORDER[f.severity], -WEIGHTS[name], c.score),
+                        }
+                    )
+        rows.sort(key=lambda r: r["_key"])
+        return rows[:limit]
+
 
 def build_context(inputs: CampaignInputs) -> QAContext:
     brief, research = inputs.brief, inputs.research
@@ -269,34 +310,18 @@ def _row_after(row: dict[str, Any], text: QAText, adjustments: list[str]) -> dic
 
 def generation_scores(text: QAText, ctx: QAContext, others: dict[str, str]) -> dict[str, Any]:
     """The content suite's candidate scores for a variant, so variants compare with their original."""
-    piece = PieceText(
-        text.title,
-        text.body,
-        list(text.hashtags),
-        text.seo_title,
-        text.meta_description,
-        text.subject,
-        text.preheader,
-        text.cta,
-        text.rendered,
-    )
-    scores: dict[str, float | None] = {
-        "quality": quality_score(piece, text.spec, ctx.brand.avoid_words, ctx.call_to_action).score,
-        "seo": seo_score(piece, ctx.keywords, text.spec, ctx.link).score,
-        "readability": readability_score(piece, text.spec)[0],
-        "uniqueness": uniqueness_score(text.body, others, ctx.sources).score,
-        "predicted_performance": None,
-    }
+    scores = score_piece(
+        piece_text(text),
+        text.spec,
+        keywords=ctx.keywords,
+        link=ctx.link,
+        avoid_words=ctx.brand.avoid_words,
+        call_to_action=ctx.call_to_action,
+        others=others,
+        sources=ctx.sources,
+    ).components()
     total, used = weighted_total(scores)
-    return {
-        "quality_score": scores["quality"],
-        "seo_score": scores["seo"],
-        "readability_score": scores["readability"],
-        "uniqueness_score": scores["uniqueness"],
-        "predicted_score": None,
-        "total_score": total,
-        "score_components": ",".join(used),
-    }
+    return score_columns(scores, total, used)
 
 
 def _apply_review(

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
@@ -41,6 +41,9 @@ from splants_dagster.llm.cache import ingest_cache_journals
 from splants_dagster.llm.journal import idle_journals, read_journal
 from splants_dagster.paths import DataPaths
 from splants_dagster.warehouse import schema
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Connect = Callable[[str], AbstractContextManager[duckdb.DuckDBPyConnection]]
 
@@ -222,9 +225,7 @@ class Warehouse:
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
         with self.read() as conn:
-            cur = conn.execute(sql, params or [])
-            cols = [d[0] for d in cur.description]
-            return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+            return dict_rows(conn.execute(sql, params or []))
 
 
 def apply_schema(conn: duckdb.DuckDBPyConnection) -> None:
@@ -297,16 +298,11 @@ def migrate_to_bulk(conn: duckdb.DuckDBPyConnection) -> list[str]:
             continue
         target = f"{alias}.main.{table}"
         match = " AND ".join(f"{table}.{k} IS NOT DISTINCT FROM s.{k}" for k in keys)
-        conn.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(conn):
             conn.execute(
                 f"DELETE FROM {target} USING (SELECT DISTINCT {', '.join(keys)} FROM core.{table}) s WHERE {match}"
             )
             conn.execute(f"INSERT INTO {target} BY NAME SELECT * FROM core.{table}")
-            conn.execute("COMMIT")
-        except Exception:
-            conn.execute("ROLLBACK")
-            raise
         conn.execute(f"DROP TABLE core.{table}")
         moved.append(table)
     return moved
@@ -357,21 +353,82 @@ def ingest_journals(conn: duckdb.DuckDBPyConnection, paths: DataPaths) -> int:
     return added
 
 
-def replace_rows(
-    conn: duckdb.DuckDBPyConnection, table: str, where: str, params: Sequence[Any], rows: list[dict[str, Any]]
-) -> int:
-    """Idempotent partition write: delete the rows matching ``where``, insert ``rows``, in one transaction."""
+def dict_rows(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """The rows of an executed query as dicts keyed by column name."""
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+
+@contextmanager
+def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One transaction around the block: committed when it ends, rolled back when it raises."""
     conn.execute("BEGIN TRANSACTION")
     try:
-        conn.execute(f"DELETE FROM {table} WHERE {where}", list(params))
-        if rows:
-            cols = list(rows[0].keys())
-            conn.executemany(
-                f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
-                [tuple(r[c] for c in cols) for r in rows],
-            )
+        yield conn
         conn.execute("COMMIT")
     except Exception:
         conn.execute("ROLLBACK")
         raise
+
+
+def insert_dicts(
+    conn: duckdb.DuckDBPyConnection,
+    table: str,
+    rows: Sequence[dict[str, Any]],
+    verb: str = "INSERT",
+    tail: str = "",
+) -> None:
+    """``<verb> INTO table`` the rows (dicts with the first row's keys as columns), then ``tail`` (e.g. an
+    ``ON CONFLICT`` clause); nothing when there is no row."""
+    if not rows:
+        return
+    cols = list(rows[0].keys())
+    quoted = ", ".join(f'"{c}"' for c in cols)
+    conn.executemany(
+        f"{verb} INTO {table} ({quoted}) VALUES ({', '.join('?' for _ in cols)}){tail}",
+        [tuple(r[c] for c in cols) for r in rows],
+    )
+
+
+def insert_frame(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame | None) -> int:
+    """Insert a DataFrame's columns into ``table`` (a ``core`` table, or ``<bulk db>.<table>``), cast to the
+    table's column types (one SQL scan); returns the rows inserted."""
+    if frame is None or not len(frame):
+        return 0
+    database, _, name = table.rpartition(".")
+    types = dict(
+        conn.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() "
+            "WHERE database_name = coalesce(?, current_database()) AND schema_name = ? AND table_name = ?",
+            [database or None, "main" if database else "core", name],
+        ).fetchall()
+    )
+    cols = [c for c in frame.columns if c in types]
+    view = f"_frame_{name}"
+    conn.register(view, frame)
+    try:
+        select = ", ".join(f'CAST("{c}" AS {types[c]})' for c in cols)
+        conn.execute(f"INSERT INTO {table} ({', '.join(cols)}) SELECT {select} FROM {view}")
+    finally:
+        conn.unregister(view)
+    return len(frame)
+
+
+def replace_rows(
+    conn: duckdb.DuckDBPyConnection, table: str, where: str, params: Sequence[Any], rows: list[dict[str, Any]]
+) -> int:
+    """Idempotent partition write: delete the rows matching ``where``, insert ``rows``, in one transaction."""
+    with transaction(conn):
+        conn.execute(f"DELETE FROM {table} WHERE {where}", list(params))
+        insert_dicts(conn, table, rows)
     return len(rows)
+
+
+def replace_frame(
+    conn: duckdb.DuckDBPyConnection, table: str, where: str, params: Sequence[Any], frame: pd.DataFrame | None
+) -> int:
+    """:func:`replace_rows` for a DataFrame: delete the rows matching ``where`` and insert ``frame`` (cast to
+    the table's types) in one transaction."""
+    with transaction(conn):
+        conn.execute(f"DELETE FROM {table} WHERE {where}", list(params))
+        return insert_frame(conn, table, frame)

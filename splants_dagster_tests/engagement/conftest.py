@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from splants_dagster.briefs import load_brief
+from splants_dagster.briefs import campaign_row, load_brief
 from splants_dagster.paths import PROJECT_ROOT
 from splants_dagster.warehouse.store import Warehouse, replace_rows
 
@@ -94,29 +94,8 @@ def seed_campaign(store: Warehouse, data_dir: Path, publications: list[dict] | N
         piece(VARIANT_B, "twitter", "social_post", tweet + " #compost", TWEET, "hashtags"),
     ]
     with store.write() as conn:
-        replace_rows(
-            conn,
-            "campaigns",
-            "campaign_id = ?",
-            [CAMPAIGN],
-            [
-                {
-                    "campaign_id": CAMPAIGN,
-                    "topic": brief.topic,
-                    "platforms": list(brief.platforms),
-                    "content_types": list(brief.content_types),
-                    "keywords": brief.keywords,
-                    "start_date": brief.start_date,
-                    "duration_days": brief.duration_days,
-                    "brief_file": str(path),
-                    "brief_sha256": sha,
-                    "brief_json": brief.model_dump_json(),
-                    "status": "content_ready",
-                    "registered_at": now,
-                    "updated_at": now,
-                }
-            ],
-        )
+        row = campaign_row(brief, path, sha, now, status="content_ready")
+        replace_rows(conn, "campaigns", "campaign_id = ?", [CAMPAIGN], [row])
         replace_rows(conn, "content_pieces", "campaign_id = ?", [CAMPAIGN], pieces)
         if publications:
             replace_rows(conn, "publications", "campaign_id = ?", [CAMPAIGN], publications)

@@ -7,9 +7,9 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from splants_dagster.defs.engagement.assets import insert_rows
 from splants_dagster.engagement import sql
 from splants_dagster.engagement.events import EVENT_COLUMNS
+from splants_dagster.warehouse.store import insert_frame
 
 
 def at(day: int, hour: int, month: int = 11) -> dt.datetime:
@@ -76,7 +76,7 @@ EVENTS = [
 def metrics(store):
     with store.write() as conn:
         sql.session(conn)
-        insert_rows(conn, "events.engagement_events", pd.DataFrame(EVENTS, dtype=object))
+        insert_frame(conn, "events.engagement_events", pd.DataFrame(EVENTS, dtype=object))
         written = sql.build_metrics(conn, dt.date(2026, 11, 1), dt.date(2026, 11, 2))
     assert written == 4
     rows = store.query("SELECT * FROM engagement_metrics ORDER BY piece_id, date")

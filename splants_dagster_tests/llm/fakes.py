@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from splants_dagster_tests.helpers import FakeServer, Recorded, Reply
+from splants_dagster_tests.helpers import FakeAPI, Recorded, Reply
 
 # what a scripted request does instead of answering normally
 FAULTS = ("429", "500", "529", "timeout", "reset", "malformed", "empty", "truncated", "refusal", "401")
@@ -146,7 +146,7 @@ class Ledger:
     max_in_flight: int = 0
 
 
-class FakeLLMServer:
+class FakeLLMServer(FakeAPI):
     """Base: auth check, scripting, counting, prompt-cache simulation. Use as a context manager."""
 
     kind = "base"
@@ -172,30 +172,10 @@ class FakeLLMServer:
         self.attempts: dict[str, int] = {}
         self._prefixes: set[str] = set()
         self._lock = threading.Lock()
-        self.server = FakeServer(self._handle)
+        super().__init__(poll_interval=0.01)
         # socketserver listens with a backlog of 5: dozens of concurrent connects would overflow it and see
         # resets a real API never sends
         self.server.server.socket.listen(256)
-        # shut down in milliseconds rather than serve_forever's default 0.5 s poll
-        self.server.thread = threading.Thread(
-            target=self.server.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        )
-
-    # -- lifecycle
-    def __enter__(self):
-        self.server.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.__exit__(*exc)
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    @property
-    def requests(self) -> list[Recorded]:
-        return self.server.requests
 
     # -- per-kind hooks
     def authorized(self, rec: Recorded) -> bool:

@@ -19,7 +19,12 @@ def main(campaign_id: str) -> None:
             tags={"dagster/partition": campaign_id, "splants/campaign": campaign_id},
             raise_on_error=False,
         )
-        print(json.dumps({"run_id": result.run_id, "success": result.success}))
+        errors = [
+            f"{e.step_key}: {e.event_specific_data.error.message.strip()[:2000]}"
+            for e in result.all_events
+            if e.event_type_value == "STEP_FAILURE" and e.event_specific_data and e.event_specific_data.error
+        ]
+        print(json.dumps({"run_id": result.run_id, "success": result.success, "errors": errors}))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """Fake platforms on 127.0.0.1 speaking each API's wire format (paths, auth headers, JSON shapes, error
-bodies, rate-limit headers) and counting what they received. Built on ``helpers.FakeServer``.
+bodies, rate-limit headers) and counting what they received. Built on ``helpers.FakeAPI``.
 
 Each fake keeps state like the real service (posts, terms, campaigns), so lookups work, and has:
 - ``faults``: replies to give, in order, to the next create requests (e.g. a 429 with rate-limit headers);
@@ -21,10 +21,10 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from splants_dagster.publishing.webhooks import verify
-from splants_dagster_tests.helpers import FakeServer, Recorded, Reply
+from splants_dagster_tests.helpers import FakeAPI, Recorded, Reply
 
 
-class FakePlatform:
+class FakePlatform(FakeAPI):
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.faults: list[Reply] = []
@@ -32,26 +32,7 @@ class FakePlatform:
         self.create_received: dict[int, threading.Event] = defaultdict(threading.Event)
         self.create_count = 0
         self.creates: Counter = Counter()
-        self.server = FakeServer(self._handle)
-        # a short poll interval so shutting a fake down takes milliseconds, not half a second
-        self.server.thread = threading.Thread(
-            target=self.server.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-
-    def __enter__(self):
-        self.server.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.__exit__(*exc)
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    @property
-    def requests(self) -> list[Recorded]:
-        return self.server.requests
+        super().__init__()
 
     def _handle(self, rec: Recorded) -> Reply:
         parts = urlsplit(rec.path)

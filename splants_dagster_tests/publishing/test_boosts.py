@@ -8,7 +8,9 @@ import datetime as dt
 import json
 
 import pytest
+from typer.testing import CliRunner
 
+from splants_dagster.cli import app
 from splants_dagster.publishing import state
 from splants_dagster.publishing.base import idempotency_key
 from splants_dagster.publishing.config import build_publishers
@@ -165,3 +167,39 @@ def test_boost_publications_keep_every_column_of_publications(store):
             for table in ("publications", "boost_publications")
         }
     assert columns["publications"] <= columns["boost_publications"]
+
+
+def test_review_lists_boosts_waiting_for_a_person_and_resolve_takes_their_key(store, data_dir):
+    [pid, other] = seed(store, [piece("twitter", 1), piece("linkedin", 2)])
+    s = settings(data_dir)
+    run(store, s, NOW)
+    plan_boost(store, pid)
+    run(store, s, NOW + dt.timedelta(minutes=5))  # scheduled: a pending row in boost_publications
+    key = state.boost_key(pid, "twitter", "boost-abc")
+    with store.write() as conn:
+        conn.execute(
+            "UPDATE boost_publications SET needs_review = true, last_error = 'outcome unknown (boost)'"
+            " WHERE idempotency_key = ?",
+            [key],
+        )
+        conn.execute("UPDATE publications SET needs_review = true WHERE piece_id = ?", [other])
+        assert [(r["piece_id"], r["boost_id"]) for r in state.review_rows(conn)] == [
+            (other, None),
+            (pid, "boost-abc"),
+        ]
+
+    runner = CliRunner()
+    listed = runner.invoke(app, ["publish", "review"], env={"COLUMNS": "250"})
+    assert listed.exit_code == 0, listed.output
+    assert (
+        key in listed.output and "boost-abc" in listed.output and "outcome unknown (boost)" in listed.output
+    )
+    assert idempotency_key(other, "linkedin") in listed.output
+
+    resolved = runner.invoke(
+        app, ["publish", "resolve", key, "--published", "--url", "https://x.com/hb/status/7"]
+    )
+    assert resolved.exit_code == 0, resolved.output
+    assert boost(store)["status"] == "published"
+    again = runner.invoke(app, ["publish", "review"], env={"COLUMNS": "250"})
+    assert key not in again.output and idempotency_key(other, "linkedin") in again.output

@@ -5,7 +5,7 @@ import json
 
 import dagster as dg
 
-from splants_dagster.briefs import BriefError
+from splants_dagster.briefs import BriefError, campaign_row
 from splants_dagster.defs.partitions import CAMPAIGN_SCOPE, campaign_partitions
 from splants_dagster.defs.resources import ProjectResource, WarehouseResource
 from splants_dagster.platforms import plan_suite
@@ -107,24 +107,7 @@ def campaign_brief(
             },
         ) from None
     now = dt.datetime.now(dt.UTC)
-    row = {
-        "campaign_id": brief.id,
-        "topic": brief.topic,
-        "goal": brief.goal,
-        "audience": brief.audience,
-        "tone": brief.tone,
-        "platforms": list(brief.platforms),
-        "content_types": list(brief.content_types),
-        "keywords": brief.keywords,
-        "start_date": brief.start_date,
-        "duration_days": brief.duration_days,
-        "brief_file": str(path),
-        "brief_sha256": sha,
-        "brief_json": brief.model_dump_json(),
-        "status": "registered",
-        "registered_at": now,
-        "updated_at": now,
-    }
+    row = campaign_row(brief, path, sha, now)
     with warehouse.store().write() as conn:
         first = conn.execute(
             "SELECT registered_at FROM campaigns WHERE campaign_id = ?", [campaign_id]

@@ -1,11 +1,11 @@
 """The content suite per campaign: the pillar blog post and every derived piece, best candidate kept."""
 
-import json
 from collections import Counter
 
 import dagster as dg
 
-from splants_dagster.content import Piece, SuiteContext
+from splants_dagster import content
+from splants_dagster.content import SuiteContext
 from splants_dagster.costs.policy import capped_brief
 from splants_dagster.defs.campaigns.common import set_status, stored_brief
 from splants_dagster.defs.costs.resources import BudgetResource
@@ -16,7 +16,6 @@ from splants_dagster.ml.data import active_suite_predictor
 from splants_dagster.platforms import META_DESCRIPTION_RANGE, SEO_TITLE_MAX
 from splants_dagster.report import md_table, preview
 from splants_dagster.research import Research
-from splants_dagster.text import contains_phrase
 from splants_dagster.warehouse.store import replace_rows
 
 CHECKS = [
@@ -37,33 +36,6 @@ CHECKS = [
         description="Every piece mentions at least one campaign keyword; the pillar mentions the primary one.",
     ),
 ]
-
-
-def _limit_problems(pieces: list[Piece]) -> list[dict]:
-    problems = []
-    for p in pieces:
-        limit = p.spec.char_limit
-        if limit is not None and len(p.chosen.rendered) > limit:
-            problems.append({"piece": p.piece_id, "problem": f"{len(p.chosen.rendered)} chars > {limit}"})
-        if len(p.draft.hashtags) > p.spec.hashtags.max_count:
-            problems.append(
-                {
-                    "piece": p.piece_id,
-                    "problem": f"{len(p.draft.hashtags)} hashtags > {p.spec.hashtags.max_count}",
-                }
-            )
-    return problems
-
-
-def _keyword_problems(pieces: list[Piece], keywords: list[str]) -> list[dict]:
-    problems = []
-    for p in pieces:
-        text = f"{p.draft.title}\n{p.chosen.rendered}"
-        if p.spec.is_pillar and keywords and not contains_phrase(text, keywords[0]):
-            problems.append({"piece": p.piece_id, "problem": f"primary keyword {keywords[0]!r} missing"})
-        elif not any(contains_phrase(text, k) for k in keywords[:8]):
-            problems.append({"piece": p.piece_id, "problem": "no campaign keyword in the text"})
-    return problems
 
 
 @dg.asset(
@@ -141,29 +113,7 @@ def content_suite(
     pieces = result.pieces
     reason = generation.reason(sb.decision)
     rows = [p.row(campaign_id, sb.decision.strategy) | {"generation_reason": reason} for p in pieces]
-    candidate_rows = [
-        {
-            "piece_id": p.piece_id,
-            "campaign_id": campaign_id,
-            "strategy": c.strategy,
-            "provider": c.provider,
-            "model": c.model,
-            "chosen": c is p.chosen,
-            "total_score": c.total,
-            "quality_score": c.scores.get("quality"),
-            "seo_score": c.scores.get("seo"),
-            "readability_score": c.scores.get("readability"),
-            "uniqueness_score": c.scores.get("uniqueness"),
-            "predicted_score": c.scores.get("predicted_performance"),
-            "score_components": ",".join(c.components),
-            "title": c.draft.title,
-            "body": c.draft.body,
-            "details": json.dumps(c.details),
-            "created_at": p.created_at,
-        }
-        for p in pieces
-        for c in p.candidates
-    ]
+    candidate_rows = [row for p in pieces for row in p.candidate_rows(campaign_id)]
     with store.write() as conn:
         replace_rows(conn, "content_pieces", "campaign_id = ? AND variant_of IS NULL", [campaign_id], rows)
         replace_rows(conn, "content_candidates", "campaign_id = ?", [campaign_id], candidate_rows)
@@ -172,8 +122,8 @@ def content_suite(
 
     pillar = pieces[0]
     keywords = ctx.keywords
-    limit_problems = _limit_problems(pieces)
-    keyword_problems = _keyword_problems(pieces, keywords)
+    limit_problems = content.limit_problems(pieces)
+    keyword_problems = content.keyword_problems(pieces, keywords)
     seo_title_len = len(pillar.draft.seo_title or pillar.draft.title)
     meta_len = len(pillar.draft.meta_description or "")
     low, high = META_DESCRIPTION_RANGE

@@ -17,6 +17,7 @@ from splants_dagster.defs.costs.resources import BudgetResource
 from splants_dagster.defs.costs.steps import utc_now
 from splants_dagster.defs.resources import LLMResource, WarehouseResource
 from splants_dagster.report import md_table
+from splants_dagster.warehouse.store import insert_dicts
 
 EVENT_SQL = """
 INSERT INTO budget_events (month, budget_usd, threshold, kind, severity, recorded_at, spent_usd, forecast_usd,
@@ -64,11 +65,7 @@ def budget_status(
             "trigger": tags.get(TRIGGER_TAG, "manual"),
             "run_id": context.run.run_id,
         }
-        cols = list(row)
-        conn.execute(
-            f"INSERT INTO budget_status ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
-            [row[c] for c in cols],
-        )
+        insert_dicts(conn, "budget_status", [row])
         for threshold in crossed:
             conn.execute(
                 EVENT_SQL,

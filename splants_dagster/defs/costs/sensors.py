@@ -148,11 +148,6 @@ def budget_sensor(
     requests: list[dg.RunRequest] = []
     if fresh:
         deliveries = alerts.send(budget_alert(status, decision, fresh), context.log)
-        failed = [d for d in deliveries if not d.ok]
-        if failed:
-            context.log.warning(
-                "alert not delivered to: " + ", ".join(f"{d.channel} ({d.detail})" for d in failed)
-            )
         requests.append(
             dg.RunRequest(
                 run_key=f"budget:{month}:{amount:g}:{'+'.join(fresh)}",

@@ -23,10 +23,8 @@ from splants_dagster.costs.policy import (
     BudgetStatus,
     CampaignSpend,
     Decision,
-    compute_status,
     decide,
     month_key,
-    month_start,
     route_batch,
     with_recorded,
 )
@@ -40,7 +38,7 @@ from splants_dagster.llm.batch import (
     record_results,
 )
 from splants_dagster.llm.client import CallContext
-from splants_dagster.warehouse.store import Warehouse
+from splants_dagster.warehouse.store import Warehouse, insert_dicts
 
 
 def utc_now() -> dt.datetime:
@@ -95,12 +93,9 @@ def step_budget(
     now = now or utc_now()
     cap = config.campaign_cap(campaign_id)
     with warehouse.store().read() as conn:
-        daily = ledger.daily_spend(conn, month_start(now))
+        status = ledger.month_status(conn, now, config) if config.monthly_budget_usd is not None else None
         spent = ledger.campaign_spend(conn, campaign_id) if cap is not None else None
         recorded = ledger.latest_status(conn, month_key(now))
-    status = None
-    if config.monthly_budget_usd is not None:
-        status = compute_status(daily, now, config.monthly_budget_usd, config.rate_window_days)
     campaign = CampaignSpend(campaign_id, spent, cap) if cap is not None else None
     decision = with_recorded(decide(status, config, llm.strategy, campaign), recorded, status, config)
     return StepBudget(config, decision, status, campaign)
@@ -232,20 +227,9 @@ class BatchDesk:
     def write(self, conn: Any) -> None:
         """Inside a write session: the batches' rows (upsert) and which ledger rows each produced."""
         for row in self.rows:
-            cols = list(row)
-            updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c != "batch_id")
-            conn.execute(
-                f"INSERT INTO llm_batches ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)}) "
-                f"ON CONFLICT (batch_id) DO UPDATE SET {updates}",
-                [row[c] for c in cols],
-            )
-        if self.calls:
-            cols = list(self.calls[0])
-            conn.executemany(
-                f"INSERT INTO llm_batch_calls ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)}) "
-                "ON CONFLICT DO NOTHING",
-                [[c[k] for k in cols] for c in self.calls],
-            )
+            updates = ", ".join(f"{c} = excluded.{c}" for c in row if c != "batch_id")
+            insert_dicts(conn, "llm_batches", [row], tail=f" ON CONFLICT (batch_id) DO UPDATE SET {updates}")
+        insert_dicts(conn, "llm_batch_calls", self.calls, tail=" ON CONFLICT DO NOTHING")
 
     def metadata(self) -> dict[str, Any]:
         return {

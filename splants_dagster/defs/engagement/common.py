@@ -39,6 +39,13 @@ def snapshot_rows(store: Warehouse, sql: str, params: list | None = None) -> lis
     return store.query(sql, params or [])
 
 
+def tick_result(requests: list[dg.RunRequest], cursor: str, skip: str) -> dg.SensorResult:
+    """A sensor tick's runs to request, or ``skip`` (why there is none); the cursor advances either way."""
+    if not requests:
+        return dg.SensorResult(skip_reason=dg.SkipReason(skip), cursor=cursor)
+    return dg.SensorResult(run_requests=requests, cursor=cursor)
+
+
 def sparkline(values: list[float | None]) -> str:
     present = [v for v in values if v is not None]
     if not present:

@@ -137,16 +137,6 @@ class HubSpotEmailStatsResource(dg.ConfigurableResource):
     api_base_url: str | None = Field(default=None, description="HUBSPOT_API_BASE_URL")
 
 
-# publications.publisher -> the reader that can measure it
-READERS = {
-    "x": "x",
-    "linkedin": "linkedin",
-    "wordpress": "wordpress",
-    "mailchimp": "mailchimp",
-    "hubspot_email": "hubspot",
-}
-
-
 class EngagementSourcesResource(dg.ConfigurableResource):
     """Reads engagement of items this system published, from each platform's API."""
 
@@ -230,13 +220,18 @@ class AlertsResource(dg.ConfigurableResource):
         ]
 
     def send(self, alert: Alert, log=None) -> list[Delivery]:
-        return send_alert(
+        """The alert to the log and every configured webhook; a failed delivery is logged as a warning."""
+        deliveries = send_alert(
             alert,
             webhook_url=_value(self.webhook_url),
             slack_webhook_url=_value(self.slack_webhook_url),
             log=log,
             timeout_s=self.timeout_s,
         )
+        failed = [d for d in deliveries if not d.ok]
+        if failed and log is not None:
+            log.warning("alert not delivered to: " + ", ".join(f"{d.channel} ({d.detail})" for d in failed))
+        return deliveries
 
 
 def build_resources(data_dir: str | Path | None = None) -> dict[str, dg.ConfigurableResource]:

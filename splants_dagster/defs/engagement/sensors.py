@@ -17,7 +17,7 @@ from typing import Any
 import dagster as dg
 
 from splants_dagster.alerts import SEVERITIES, Alert
-from splants_dagster.defs.engagement.common import range_tags, snapshot_rows
+from splants_dagster.defs.engagement.common import range_tags, snapshot_rows, tick_result
 from splants_dagster.defs.engagement.jobs import (
     engagement_boost_job,
     engagement_import_job,
@@ -101,20 +101,31 @@ def engagement_inbox_sensor(
         {"files": current, "built": {k: v for k, v in built.items() if k in current or k in loads}},
         sort_keys=True,
     )
-    if not requests:
-        return dg.SensorResult(
-            skip_reason=dg.SkipReason(
-                f"{len(current)} file(s) in {inbox}, none new or changed; nothing to rebuild"
-            ),
-            cursor=next_cursor,
-        )
-    return dg.SensorResult(run_requests=requests, cursor=next_cursor)
+    return tick_result(
+        requests, next_cursor, f"{len(current)} file(s) in {inbox}, none new or changed; nothing to rebuild"
+    )
 
 
 def _fmt(rule: str, value: float | None) -> str:
     if value is None:
         return ""
     return f"{value:.2%}" if rule in RATE_RULES else f"{value:,.0f}"
+
+
+def _detections_after(
+    cursor: str | None, warehouse: WarehouseResource, select: str, what: str
+) -> tuple[int, list[dict[str, Any]], str] | dg.SkipReason:
+    """The last ``seq`` handled (the cursor), the detections recorded after it (``select``: their columns
+    FROM their table) and the next cursor; or why there is nothing to handle."""
+    last = int(cursor or 0)
+    rows = snapshot_rows(
+        warehouse.store(), f"{select} WHERE seq > ? ORDER BY seq LIMIT ?", [last, MAX_PER_TICK * 10]
+    )
+    if rows is None:
+        return dg.SkipReason("no warehouse snapshot yet")
+    if not rows:
+        return dg.SkipReason(f"no {what} after #{last}")
+    return last, rows, str(max(r["seq"] for r in rows))
 
 
 def _severity(rows: list[dict[str, Any]]) -> str:
@@ -139,17 +150,16 @@ def engagement_anomaly_sensor(
     """Cursor: the last anomaly ``seq`` handled (anomalies keep their seq when re-detected). Only
     anomalies dated within ``alert_window_days`` are alerted and acted on (older ones are history, e.g.
     from a backfill); run key ``boost:<piece_id>``: one boost per piece."""
-    last = int(context.cursor or 0)
-    rows = snapshot_rows(
-        warehouse.store(),
+    found = _detections_after(
+        context.cursor,
+        warehouse,
         "SELECT anomaly_id, seq, date, piece_id, platform, rule, value, baseline, severity, "
-        "coalesce(external, false) AS external, campaign_id FROM anomalies WHERE seq > ? ORDER BY seq LIMIT ?",
-        [last, MAX_PER_TICK * 10],
+        "coalesce(external, false) AS external, campaign_id FROM anomalies",
+        "anomaly",
     )
-    if rows is None:
-        return dg.SkipReason("no warehouse snapshot yet")
-    if not rows:
-        return dg.SkipReason(f"no anomaly after #{last}")
+    if isinstance(found, dg.SkipReason):
+        return found
+    last, rows, cursor = found
     since = _today() - dt.timedelta(days=engagement.alert_window_days)
     recent = [r for r in rows if r["date"] >= since]
     old = len(rows) - len(recent)
@@ -175,12 +185,7 @@ def engagement_anomaly_sensor(
                 for r in recent
             ],
         )
-        deliveries = alerts.send(alert, context.log)
-        failed = [d for d in deliveries if not d.ok]
-        if failed:
-            context.log.warning(
-                "alert not delivered to: " + ", ".join(f"{d.channel} ({d.detail})" for d in failed)
-            )
+        alerts.send(alert, context.log)
         by_piece: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for r in recent:
             if not r["external"]:
@@ -201,15 +206,11 @@ def engagement_anomaly_sensor(
                     },
                 )
             )
-    cursor = str(max(r["seq"] for r in rows))
-    if not requests:
-        return dg.SensorResult(
-            skip_reason=dg.SkipReason(
-                f"{len(rows)} new anomaly(ies) (#{last + 1}..#{cursor}): {len(recent)} alerted, none on a piece of ours"
-            ),
-            cursor=cursor,
-        )
-    return dg.SensorResult(run_requests=requests, cursor=cursor)
+    return tick_result(
+        requests,
+        cursor,
+        f"{len(rows)} new anomaly(ies) (#{last + 1}..#{cursor}): {len(recent)} alerted, none on a piece of ours",
+    )
 
 
 @dg.sensor(
@@ -223,18 +224,16 @@ def engagement_high_sensor(
 ) -> dg.SensorResult | dg.SkipReason:
     """Cursor: the last highlight ``seq`` handled. Run key ``similar:<piece_id>``: one derived campaign
     per winning piece, however often it stays on top."""
-    last = int(context.cursor or 0)
-    rows = snapshot_rows(
-        warehouse.store(),
+    found = _detections_after(
+        context.cursor,
+        warehouse,
         "SELECT highlight_id, seq, date, piece_id, platform, engagement_rate, threshold, "
-        "coalesce(external, false) AS external, campaign_id FROM engagement_highlights "
-        "WHERE seq > ? ORDER BY seq LIMIT ?",
-        [last, MAX_PER_TICK * 10],
+        "coalesce(external, false) AS external, campaign_id FROM engagement_highlights",
+        "highlight",
     )
-    if rows is None:
-        return dg.SkipReason("no warehouse snapshot yet")
-    if not rows:
-        return dg.SkipReason(f"no highlight after #{last}")
+    if isinstance(found, dg.SkipReason):
+        return found
+    last, rows, cursor = found
     since = _today() - dt.timedelta(days=engagement.alert_window_days)
     winners: dict[str, dict[str, Any]] = {}
     for r in rows:
@@ -259,15 +258,11 @@ def engagement_high_sensor(
             f"high engagement: {r['piece_id']} on {r['platform']} at {r['engagement_rate']:.2%} "
             f"(top-percentile threshold {r['threshold']:.2%})"
         )
-    cursor = str(max(r["seq"] for r in rows))
-    if not requests:
-        return dg.SensorResult(
-            skip_reason=dg.SkipReason(
-                f"{len(rows)} new highlight(s) (#{last + 1}..#{cursor}), none a recent piece of ours"
-            ),
-            cursor=cursor,
-        )
-    return dg.SensorResult(run_requests=requests, cursor=cursor)
+    return tick_result(
+        requests,
+        cursor,
+        f"{len(rows)} new highlight(s) (#{last + 1}..#{cursor}), none a recent piece of ours",
+    )
 
 
 @dg.sensor(

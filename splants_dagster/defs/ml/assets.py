@@ -8,7 +8,6 @@ import datetime as dt
 from typing import Any
 
 import dagster as dg
-import duckdb
 import pandas as pd
 
 from splants_dagster.defs.ml.resources import PredictorResource
@@ -25,7 +24,7 @@ from splants_dagster.ml.training import (
     train_and_evaluate,
 )
 from splants_dagster.report import md_table
-from splants_dagster.warehouse.store import replace_rows
+from splants_dagster.warehouse.store import replace_frame, replace_rows
 
 GROUP = "ml"
 # Mondays 04:00 UTC: after the weekend's engagement has settled, before the working week's campaigns.
@@ -35,54 +34,11 @@ DEMO_NOTE = (
     "demo simulator (`is_demo = true`), not from any platform. A model trained on them shows the "
     "pipeline working; its figures say nothing about a real audience."
 )
-# Columns of the stored training set that are not model inputs (identity, time, target, bookkeeping).
-NON_FEATURE_COLUMNS = {
-    "piece_id",
-    "published_at",
-    "row_no",
-    "actual",
-    "baseline",
-    "history",
-    "target",
-    "target_offset",
-    "trailing_window",
-    "source",
-    "is_demo",
-    "campaign_id",
-    "built_at",
-}
 METRICS = ("mae_log", "mae", "spearman", "auc_top_quartile", "r2", "mape")
 
 
 def _float(value: float | None) -> dg.MetadataValue:
     return dg.MetadataValue.null() if value is None else dg.MetadataValue.float(float(value))
-
-
-def _replace_frame(
-    conn: duckdb.DuckDBPyConnection, table: str, where: str, params: list, frame: pd.DataFrame
-):
-    """Delete the rows matching ``where`` and insert ``frame`` (cast to the table's types) in one
-    transaction; one SQL scan instead of a row-by-row insert."""
-    types = dict(
-        conn.execute(
-            "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_schema = 'core' AND table_name = ?",
-            [table],
-        ).fetchall()
-    )
-    cols = [c for c in frame.columns if c in types]
-    conn.execute("BEGIN TRANSACTION")
-    try:
-        conn.execute(f"DELETE FROM {table} WHERE {where}", params)
-        if len(frame):
-            conn.register("_ml_frame", frame)
-            select = ", ".join(f'CAST("{c}" AS {types[c]})' for c in cols)
-            conn.execute(f"INSERT INTO {table} ({', '.join(cols)}) SELECT {select} FROM _ml_frame")
-            conn.unregister("_ml_frame")
-        conn.execute("COMMIT")
-    except Exception:
-        conn.execute("ROLLBACK")
-        raise
 
 
 # ------------------------------------------------------------------------------------- training set
@@ -125,7 +81,7 @@ def performance_training_set(
         window=predictor.trailing_window,
     )
     rows = built.rows
-    features = [c for c in rows.columns if c not in NON_FEATURE_COLUMNS]
+    features = [c for c in rows.columns if c not in data.NON_FEATURE_COLUMNS]
     problems: list[str] = []
     try:
         check_pre_publication(features)
@@ -140,7 +96,7 @@ def performance_training_set(
         context.log.error("training set not stored (the previous one is kept): " + "; ".join(problems))
     else:
         with store.write() as conn:
-            _replace_frame(conn, "ml_training_set", "true", [], rows)
+            replace_frame(conn, "ml_training_set", "true", [], rows)
 
     n = len(rows)
     demo = int(rows["is_demo"].sum()) if n else 0
@@ -388,8 +344,8 @@ def content_predictions(
     where = "campaign_id = ?"
     if active is None:
         with store.write() as conn:
-            _replace_frame(conn, "ml_predictions", where, [campaign_id], pd.DataFrame())
-            _replace_frame(conn, "ml_slot_predictions", where, [campaign_id], pd.DataFrame())
+            replace_frame(conn, "ml_predictions", where, [campaign_id], pd.DataFrame())
+            replace_frame(conn, "ml_slot_predictions", where, [campaign_id], pd.DataFrame())
         context.log.info(f"no predictions for {campaign_id}: {note}")
         return dg.MaterializeResult(
             metadata={
@@ -420,8 +376,8 @@ def content_predictions(
             campaign_id=campaign_id, model_version=active.model_version, predicted_at=now
         )
     with store.write() as conn:
-        _replace_frame(conn, "ml_predictions", where, [campaign_id], predictions)
-        _replace_frame(conn, "ml_slot_predictions", where, [campaign_id], slots)
+        replace_frame(conn, "ml_predictions", where, [campaign_id], predictions)
+        replace_frame(conn, "ml_slot_predictions", where, [campaign_id], slots)
     listing = (
         predictions.sort_values("predicted_score", ascending=False).to_dict("records")
         if len(predictions)

@@ -19,11 +19,10 @@ from splants_dagster.defs.resources import LLMResource, ProjectResource, Warehou
 from splants_dagster.prompts import brief_payload
 from splants_dagster.qa.assist import QAAssistant
 from splants_dagster.qa.campaign import CampaignInputs, CampaignQA, run_campaign
-from splants_dagster.qa.engine import WEIGHTS
-from splants_dagster.qa.model import CHECK_NAMES
 from splants_dagster.qa.reviews import ReviewFileError, load_reviews, review_file
 from splants_dagster.report import md_table
 from splants_dagster.research import Research
+from splants_dagster.warehouse.store import insert_dicts, transaction
 
 TEXT_COLUMNS = (
     "title",
@@ -40,18 +39,11 @@ TEXT_COLUMNS = (
     "flesch_reading_ease",
     "adjustments",
 )
-SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
 def _replace(conn, table: str, where: str, params: list, rows: list[dict]) -> None:
     conn.execute(f"DELETE FROM {table} WHERE {where}", params)
-    if rows:
-        cols = list(rows[0].keys())
-        quoted = ", ".join(f'"{c}"' for c in cols)
-        conn.executemany(
-            f"INSERT INTO {table} ({quoted}) VALUES ({', '.join('?' for _ in cols)})",
-            [tuple(r[c] for c in cols) for r in rows],
-        )
+    insert_dicts(conn, table, rows)
 
 
 def _write(store, result: CampaignQA, previous_status: dict) -> None:
@@ -59,50 +51,21 @@ def _write(store, result: CampaignQA, previous_status: dict) -> None:
     where = "campaign_id = ?"
     variant_rows = [p.row for p in result.pieces.values() if p.is_variant]
     flagged = any(p.status == "flagged" for p in result.pieces.values())
-    with store.write() as conn:
-        conn.execute("BEGIN TRANSACTION")
-        try:
-            for p in result.pieces.values():
-                if not p.is_variant and p.changed:
-                    conn.execute(
-                        f"UPDATE content_pieces SET {', '.join(f'{c} = ?' for c in TEXT_COLUMNS)} WHERE piece_id = ?",
-                        [*(p.row[c] for c in TEXT_COLUMNS), p.piece_id],
-                    )
-            _replace(conn, "content_pieces", f"{where} AND variant_of IS NOT NULL", [cid], variant_rows)
-            _replace(conn, "qa_results", where, [cid], result.results_rows())
-            _replace(conn, "qa_findings", where, [cid], result.findings_rows())
-            _replace(conn, "qa_status", where, [cid], result.status_rows(previous_status))
-            _replace(conn, "variants", where, [cid], result.variant_rows())
-            _replace(conn, "qa_originals", where, [cid], result.original_rows())
-            _replace(conn, "qa_reviews", where, [cid], result.review_rows)
-            set_status(conn, cid, "qa_review" if flagged else "qa_passed")
-            conn.execute("COMMIT")
-        except Exception:
-            conn.execute("ROLLBACK")
-            raise
-
-
-def _worst_findings(result: CampaignQA, limit: int = 15) -> list[dict]:
-    rows = []
-    for p in result.pieces.values():
-        for name, c in p.outcome.evaluation.checks.items():
-            for f in c.findings:
-                if f.severity == "info":
-                    continue
-                rows.append(
-                    {
-                        "piece": p.piece_id,
-                        "status": p.status,
-                        "check": name,
-                        "severity": f.severity,
-                        "excerpt": f.excerpt[:80],
-                        "message": f.message,
-                        "suggestion": f.suggestion,
-                        "_key": (SEVERITY_ORDER[f.severity], -WEIGHTS[name], c.score),
-                    }
+    with store.write() as conn, transaction(conn):
+        for p in result.pieces.values():
+            if not p.is_variant and p.changed:
+                conn.execute(
+                    f"UPDATE content_pieces SET {', '.join(f'{c} = ?' for c in TEXT_COLUMNS)} WHERE piece_id = ?",
+                    [*(p.row[c] for c in TEXT_COLUMNS), p.piece_id],
                 )
-    rows.sort(key=lambda r: r["_key"])
-    return rows[:limit]
+        _replace(conn, "content_pieces", f"{where} AND variant_of IS NOT NULL", [cid], variant_rows)
+        _replace(conn, "qa_results", where, [cid], result.results_rows())
+        _replace(conn, "qa_findings", where, [cid], result.findings_rows())
+        _replace(conn, "qa_status", where, [cid], result.status_rows(previous_status))
+        _replace(conn, "variants", where, [cid], result.variant_rows())
+        _replace(conn, "qa_originals", where, [cid], result.original_rows())
+        _replace(conn, "qa_reviews", where, [cid], result.review_rows)
+        set_status(conn, cid, "qa_review" if flagged else "qa_passed")
 
 
 @dg.asset(
@@ -207,28 +170,12 @@ def qa_report(
     all_pieces = list(result.pieces.values())
     counts = result.status_counts()
     scores = [p.outcome.score for p in all_pieces]
-    pass_rates = {
-        name: round(
-            sum(1 for p in all_pieces if p.outcome.evaluation.checks[name].passed) / len(all_pieces), 4
-        )
-        for name in CHECK_NAMES
-    }
+    pass_rates = {name: round(rate, 4) for name, rate in result.pass_rates().items()}
     variants = [p for p in all_pieces if p.is_variant]
     context.log.info(
         f"QA of {campaign_id}: {len(all_pieces)} pieces ({len(variants)} variants): "
         + ", ".join(f"{k} {v}" for k, v in counts.items())
     )
-    table = [
-        {
-            "piece": p.piece_id,
-            "status": p.status,
-            "qa_score": p.outcome.score,
-            "rounds": p.outcome.fix_rounds,
-            "by": p.decided_by,
-            "failing": ", ".join(p.outcome.evaluation.failing),
-        }
-        for p in all_pieces
-    ]
     metadata = {
         "pieces": dg.MetadataValue.int(len(all_pieces)),
         "originals": dg.MetadataValue.int(len(all_pieces) - len(variants)),
@@ -241,11 +188,11 @@ def qa_report(
         "fixes_applied": dg.MetadataValue.int(sum(len(p.outcome.fixes) for p in all_pieces)),
         "worst_findings": dg.MetadataValue.md(
             md_table(
-                _worst_findings(result), ["piece", "check", "severity", "excerpt", "message", "suggestion"]
+                result.worst_findings(), ["piece", "check", "severity", "excerpt", "message", "suggestion"]
             )
         ),
         "pieces_table": dg.MetadataValue.md(
-            md_table(table, ["piece", "status", "qa_score", "rounds", "by", "failing"])
+            md_table(result.summary_rows(), ["piece", "status", "qa_score", "rounds", "by", "failing"])
         ),
         "review_file": dg.MetadataValue.path(str(path)),
         "review_entries": dg.MetadataValue.int(len(reviews)),

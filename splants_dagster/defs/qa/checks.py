@@ -4,7 +4,6 @@ import dagster as dg
 
 from splants_dagster.qa.campaign import CampaignQA
 from splants_dagster.qa.engine import PUBLISHABLE
-from splants_dagster.qa.model import CHECK_NAMES
 from splants_dagster.report import md_table
 
 SOFT_CHECKS = ("grammar", "brand_voice", "seo", "readability")
@@ -80,10 +79,7 @@ def check_results(result: CampaignQA, variants_wanted: int) -> list[dg.AssetChec
         if len(usable) < variants_wanted:
             missing.append({"piece": p.piece_id, "variants": len(have), "publishable": len(usable)})
     review_problems = [{"problem": n} for n in result.review_notes]
-    pass_rates = {
-        name: sum(1 for p in pieces if p.outcome.evaluation.checks[name].passed) / max(1, len(pieces))
-        for name in CHECK_NAMES
-    }
+    pass_rates = result.pass_rates()
     return [
         dg.AssetCheckResult(
             check_name="no_flagged_pieces",

@@ -16,7 +16,7 @@ from splants_dagster.defs.resources import (
     WarehouseResource,
 )
 from splants_dagster.report import md_table
-from splants_dagster.research import load_sources, research_campaign
+from splants_dagster.research import load_sources, research_campaign, research_rows
 from splants_dagster.warehouse.store import replace_rows
 
 
@@ -63,69 +63,9 @@ def research_brief(
         research = client.run(research_campaign(brief, brand, docs, client))
         totals = client.totals()
     now = dt.datetime.now(dt.UTC)
-    where, key = "campaign_id = ?", [campaign_id]
     with store.write() as conn:
-        replace_rows(
-            conn,
-            "research_keywords",
-            where,
-            key,
-            [
-                {
-                    "campaign_id": campaign_id,
-                    "keyword": k.keyword,
-                    "score": k.score,
-                    "source": k.source,
-                    "rank": i + 1,
-                }
-                for i, k in enumerate(research.keywords)
-            ],
-        )
-        replace_rows(
-            conn,
-            "research_sources",
-            where,
-            key,
-            [
-                {
-                    "campaign_id": campaign_id,
-                    "ref": d.ref,
-                    "kind": d.kind,
-                    "ok": d.ok,
-                    "title": d.title,
-                    "headings": d.headings,
-                    "word_count": d.word_count,
-                    "top_terms": d.top_terms,
-                    "error": d.error,
-                    "text": d.text,
-                }
-                for d in docs
-            ],
-        )
-        replace_rows(
-            conn,
-            "research_gaps",
-            where,
-            key,
-            [{"campaign_id": campaign_id, **asdict(g)} for g in research.gaps],
-        )
-        replace_rows(
-            conn,
-            "research_briefs",
-            where,
-            key,
-            [
-                {
-                    "campaign_id": campaign_id,
-                    "research_json": research.to_json(),
-                    "llm_used": research.llm_used,
-                    "sources_total": len(docs),
-                    "sources_ok": sum(d.ok for d in docs),
-                    "notes": research.notes,
-                    "created_at": now,
-                }
-            ],
-        )
+        for table, rows in research_rows(campaign_id, research, docs, now).items():
+            replace_rows(conn, table, "campaign_id = ?", [campaign_id], rows)
         set_status(conn, campaign_id, "researched")
     ok = [d for d in docs if d.ok]
     return dg.MaterializeResult(
