@@ -88,7 +88,7 @@ def through_dagster(root: Path) -> float:
     from splants_dagster.defs.campaigns.assets import campaign_brief
     from splants_dagster.defs.content.assets import content_suite
     from splants_dagster.defs.research.assets import research_brief
-    from splants_dagster.defs.resources import build_resources
+    from splants_dagster.defs.resources import build_all_resources
 
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("campaigns", [CAMPAIGN])
@@ -97,7 +97,7 @@ def through_dagster(root: Path) -> float:
             [campaign_brief, research_brief, content_suite],
             partition_key=CAMPAIGN,
             instance=instance,
-            resources=build_resources(root),
+            resources=build_all_resources(root),
             run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
         )
         took = time.perf_counter() - started

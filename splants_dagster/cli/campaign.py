@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from splants_dagster.briefs import BriefError, load_brief, scan_briefs
-from splants_dagster.cli.common import console, dagster_instance, err_console
+from splants_dagster.cli.common import console, dagster_instance, err_console, run_with_progress
 from splants_dagster.paths import DataPaths
 from splants_dagster.platforms import CONTENT_TYPES, PLATFORMS, TONES
 
@@ -160,14 +160,15 @@ def demo(campaign: str | None = typer.Option(None, help="only this campaign id")
     failed = []
     for cid in ids:
         started = time.perf_counter()
-        with console.status(f"materializing {cid} ..."):
-            result = job.execute_in_process(
-                partition_key=cid,
-                instance=instance,
-                raise_on_error=False,
-                run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-                tags={"splants/campaign": cid, "splants/trigger": "make demo"},
-            )
+        result = run_with_progress(
+            job,
+            instance,
+            cid,
+            partition_key=cid,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            tags={"splants/campaign": cid, "splants/trigger": "make demo"},
+        )
         took = time.perf_counter() - started
         if not result.success:
             failed.append(cid)

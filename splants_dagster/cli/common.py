@@ -15,3 +15,66 @@ def dagster_instance():
     import dagster as dg
 
     return dg.DagsterInstance.get()
+
+
+def run_with_progress(job, instance, label: str, **kwargs):
+    """``job.execute_in_process(...)`` with a progress bar: steps done / steps in the job, and the step
+    running now (read from the run's events while it executes on a worker thread)."""
+    import threading
+    import uuid
+
+    import dagster as dg
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    run_id = str(uuid.uuid4())
+    outcome: dict = {}
+
+    def work() -> None:
+        try:
+            outcome["result"] = job.execute_in_process(run_id=run_id, instance=instance, **kwargs)
+        except BaseException as exc:  # re-raised in the caller's thread
+            outcome["error"] = exc
+
+    total = max(1, len(job.graph.nodes))
+    worker = threading.Thread(target=work, daemon=True)
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task(label, total=total)
+        worker.start()
+        while worker.is_alive():
+            worker.join(0.5)
+            done, current = 0, None
+            for record in instance.all_logs(run_id):
+                event = record.dagster_event
+                if event is None:
+                    continue
+                if event.event_type in (
+                    dg.DagsterEventType.STEP_SUCCESS,
+                    dg.DagsterEventType.STEP_FAILURE,
+                    dg.DagsterEventType.STEP_SKIPPED,
+                ):
+                    done += 1
+                elif event.event_type == dg.DagsterEventType.STEP_START:
+                    current = event.step_key
+            progress.update(
+                task,
+                completed=min(done, total),
+                description=f"{label}: {current}" if current and done < total else label,
+            )
+        progress.update(task, completed=total, description=label)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from splants_dagster.cli.common import console, dagster_instance, err_console
+from splants_dagster.cli.common import console, dagster_instance, err_console, run_with_progress
 from splants_dagster.paths import DataPaths
 
 engagement_app = typer.Typer(
@@ -109,8 +109,10 @@ def _run_import(rel: str, preset: str, low: dt.date, high: dt.date) -> None:
     defs = load_defs()
     instance = dagster_instance()
     tags = {"splants/trigger": "splants engagement import", "splants/file": rel[:200]}
-    result = defs.resolve_job_def("engagement_import_job").execute_in_process(
-        instance=instance,
+    result = run_with_progress(
+        defs.resolve_job_def("engagement_import_job"),
+        instance,
+        f"importing {rel}",
         run_config={"ops": {"engagement_file_imports": {"config": {"files": [rel], "preset": preset}}}},
         tags=tags,
         raise_on_error=False,
@@ -119,8 +121,12 @@ def _run_import(rel: str, preset: str, low: dt.date, high: dt.date) -> None:
         err_console.print(f"[red]import run {result.run_id} failed[/red] (see the Dagster UI)")
         raise typer.Exit(1)
     today = dt.datetime.now(dt.UTC).date()
-    result = defs.resolve_job_def("engagement_job").execute_in_process(
-        instance=instance, tags={**range_tags(low, min(high, today)), **tags}, raise_on_error=False
+    result = run_with_progress(
+        defs.resolve_job_def("engagement_job"),
+        instance,
+        f"rebuilding engagement {low}..{min(high, today)}",
+        tags={**range_tags(low, min(high, today)), **tags},
+        raise_on_error=False,
     )
     if not result.success:
         err_console.print(f"[red]engagement run {result.run_id} failed[/red] (see the Dagster UI)")
@@ -141,16 +147,13 @@ def simulate(
 
     today = dt.datetime.now(dt.UTC).date()
     start = today - dt.timedelta(days=days)
-    with console.status(f"simulating {start}..{today} ..."):
-        result = (
-            load_defs()
-            .resolve_job_def("engagement_job")
-            .execute_in_process(
-                instance=dagster_instance(),
-                tags={**range_tags(start, today), "splants/trigger": "splants engagement simulate"},
-                raise_on_error=False,
-            )
-        )
+    result = run_with_progress(
+        load_defs().resolve_job_def("engagement_job"),
+        dagster_instance(),
+        f"simulating {start}..{today}",
+        tags={**range_tags(start, today), "splants/trigger": "splants engagement simulate"},
+        raise_on_error=False,
+    )
     if not result.success:
         err_console.print(f"[red]run {result.run_id} failed[/red] (see the Dagster UI)")
         raise typer.Exit(1)
