@@ -33,7 +33,7 @@ from pathlib import Path
 
 TARGET_EVENTS = 10_000_000
 DAYS = 120
-SCALE = 210.0
+SCALE = 212.0  # ~10.0 M events over DAYS
 
 COUNTERS = "impressions, reach, engagements, likes, comments, shares, clicks, opens, bounces"
 
