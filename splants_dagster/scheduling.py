@@ -36,6 +36,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from splants_dagster.platforms import PLATFORMS
+from splants_dagster.timeutil import as_utc
 
 UTC = dt.UTC
 
@@ -185,14 +186,6 @@ class ScheduleResult:
         return not any(g.learned for g in self.grids.values())
 
 
-def _as_utc(value: Any) -> dt.datetime | None:
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    if not isinstance(value, dt.datetime):
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def learn_grids(
     history: Iterable[Mapping[str, Any]], timezone: str, policy: SchedulePolicy | None = None
 ) -> dict[str, PlatformGrid]:
@@ -206,7 +199,7 @@ def learn_grids(
     per_account: dict[str, list[tuple[str, dt.datetime, float]]] = defaultdict(list)
     for row in history:
         rate = row.get("engagement_rate")
-        when = _as_utc(row.get("published_at"))
+        when = as_utc(row.get("published_at"))
         platform = row.get("platform")
         if platform is None or when is None or rate is None:
             continue
@@ -407,7 +400,7 @@ def build_schedule(
     for item in items:
         if item.fixed_at is not None:
             register(
-                item, _as_utc(item.fixed_at).astimezone(tz), item.fixed_source or "prior", 0.0, False, True
+                item, as_utc(item.fixed_at).astimezone(tz), item.fixed_source or "prior", 0.0, False, True
             )
 
     movable = [i for i in items if i.fixed_at is None]

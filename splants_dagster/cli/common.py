@@ -43,6 +43,12 @@ def run_with_progress(job, instance, label: str, **kwargs):
             outcome["error"] = exc
 
     total = max(1, len(job.graph.nodes))
+    finished = {
+        dg.DagsterEventType.STEP_SUCCESS,
+        dg.DagsterEventType.STEP_FAILURE,
+        dg.DagsterEventType.STEP_SKIPPED,
+    }
+    step_events = finished | {dg.DagsterEventType.STEP_START}
     worker = threading.Thread(target=work, daemon=True)
     with Progress(
         SpinnerColumn(),
@@ -57,15 +63,9 @@ def run_with_progress(job, instance, label: str, **kwargs):
         while worker.is_alive():
             worker.join(0.5)
             done, current = 0, None
-            for record in instance.all_logs(run_id):
+            for record in instance.all_logs(run_id, of_type=step_events):  # only the step events
                 event = record.dagster_event
-                if event is None:
-                    continue
-                if event.event_type in (
-                    dg.DagsterEventType.STEP_SUCCESS,
-                    dg.DagsterEventType.STEP_FAILURE,
-                    dg.DagsterEventType.STEP_SKIPPED,
-                ):
+                if event.event_type in finished:
                     done += 1
                 elif event.event_type == dg.DagsterEventType.STEP_START:
                     current = event.step_key

@@ -68,11 +68,6 @@ FILE_ROWS_TABLE = "events.engagement_file_rows"
 FIRST_DATE = dt.date(2014, 1, 1)
 
 
-def utc(value: dt.datetime) -> dt.datetime:
-    """An aware UTC datetime (naive values are taken to be UTC)."""
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
 def external_key(platform: str, native_id: str) -> str:
     """The id an external post gets in ``engagement_metrics.piece_id``: ``<platform>:<native id>``."""
     native = native_id.strip()

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from splants_dagster.engagement.events import COUNTERS, FIRST_DATE, utc
+from splants_dagster.engagement.events import COUNTERS, FIRST_DATE
 from splants_dagster.engagement.features import text_features
 from splants_dagster.engagement.presets import (
     PRESETS,
@@ -32,6 +32,7 @@ from splants_dagster.engagement.presets import (
     generic_missing,
 )
 from splants_dagster.platforms import PLATFORMS
+from splants_dagster.timeutil import utc
 
 SUFFIXES = (".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson")
 PLATFORM_ALIASES = {

@@ -18,6 +18,7 @@ from splants_dagster.defs.engagement.common import snapshot_rows
 from splants_dagster.defs.ml.jobs import ml_training_job
 from splants_dagster.defs.ml.resources import PredictorResource
 from splants_dagster.defs.resources import WarehouseResource
+from splants_dagster.timeutil import as_utc
 
 FINAL_AFTER = dt.timedelta(days=2)  # as ml.features.piece_outcomes: younger posts are not final
 
@@ -28,14 +29,6 @@ ml_automation_sensor = dg.AutomationConditionSensorDefinition(
     minimum_interval_seconds=60,
     description="Weekly training set (on_cron) and a new model whenever the training set changes (eager).",
 )
-
-
-def _utc(value) -> dt.datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 @dg.sensor(
@@ -54,8 +47,8 @@ def ml_retrain_sensor(
     if trained is None:
         return dg.SkipReason("no warehouse snapshot yet")
     cursor = json.loads(context.cursor) if context.cursor else {}
-    through = _utc(trained[0]["through"])
-    requested = _utc(cursor.get("through"))
+    through = as_utc(trained[0]["through"])
+    requested = as_utc(cursor.get("through"))
     since = max([t for t in (through, requested) if t is not None], default=None)
     final_before = dt.datetime.now(dt.UTC) - FINAL_AFTER
     found = snapshot_rows(
@@ -65,7 +58,7 @@ def ml_retrain_sensor(
         "AND (CAST(? AS TIMESTAMPTZ) IS NULL OR published_at > ?)",
         [final_before, since, since],
     )
-    new, newest = int(found[0]["n"] or 0), _utc(found[0]["newest"])
+    new, newest = int(found[0]["n"] or 0), as_utc(found[0]["newest"])
     first = not trained[0]["n"]
     needed = predictor.min_rows if first else predictor.retrain_new_posts
     what = "posts with a final outcome" + (f" since {since:%Y-%m-%d %H:%M} UTC" if since else "")
