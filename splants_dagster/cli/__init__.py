@@ -13,7 +13,7 @@ import sys
 import typer
 
 from splants_dagster.briefs import BriefError
-from splants_dagster.cli.common import err_console
+from splants_dagster.cli.common import err_console, styled
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="SPLANTS marketing engine on Dagster.")
 
@@ -35,5 +35,5 @@ def main() -> None:
     try:
         app()
     except BriefError as err:
-        err_console.print(f"[red]{err}[/red]")
+        err_console.print(styled((str(err), "red")))
         sys.exit(1)

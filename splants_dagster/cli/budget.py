@@ -9,7 +9,7 @@ import os
 import typer
 from rich.table import Table
 
-from splants_dagster.cli.common import console, err_console
+from splants_dagster.cli.common import console, err_console, styled
 from splants_dagster.costs import ledger
 from splants_dagster.costs.config import BUDGET_FILE, BudgetConfigError, env_overrides, load_budget_config
 from splants_dagster.costs.policy import CampaignSpend, crossed_thresholds, decide, money, month_key
@@ -30,7 +30,7 @@ def budget(
     try:
         config = load_budget_config(paths.root / BUDGET_FILE, env_overrides())
     except BudgetConfigError as exc:
-        err_console.print(f"[red]{exc}[/red]")
+        err_console.print(styled((str(exc), "red")))
         raise typer.Exit(1) from None
     now = dt.datetime.now(dt.UTC)
     store = Warehouse(paths)
@@ -69,8 +69,7 @@ def budget(
         table.add_row(f"campaign {campaign}", f"{money(spend.spent_usd)} of its {money(spend.cap_usd)} cap")
     table.add_row(
         "strategy",
-        f"[bold]{decision.strategy}[/bold]"
-        + ("  [red]GENERATION STOPPED[/red]" if decision.exhausted else ""),
+        styled((decision.strategy, "bold"), ("  GENERATION STOPPED", "red") if decision.exhausted else ""),
     )
     table.add_row("why", decision.reason)
     if decision.pause_noncritical:

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from splants_dagster.briefs import BriefError, load_brief, scan_briefs
-from splants_dagster.cli.common import console, dagster_instance, err_console, run_with_progress
+from splants_dagster.cli.common import console, dagster_instance, err_console, run_with_progress, styled
 from splants_dagster.paths import DataPaths
 from splants_dagster.platforms import CONTENT_TYPES, PLATFORMS, TONES
 
@@ -61,7 +61,9 @@ def campaign_new(
         if value not in (None, ""):
             return value
         if not interactive:
-            err_console.print(f"[red]--{label} is required[/red] (or run in a terminal to be asked)")
+            err_console.print(
+                styled((f"--{label} is required", "red"), " (or run in a terminal to be asked)")
+            )
             raise typer.Exit(2)
         return typer.prompt(label, default=default, type=cast)
 
@@ -90,14 +92,16 @@ def campaign_new(
     paths = DataPaths.at()
     target = paths.campaigns_dir / f"{brief.id}.yaml"
     if target.exists() and not force:
-        err_console.print(f"[red]{target} exists[/red]: use --force to overwrite it")
+        err_console.print(styled((f"{target} exists", "red"), ": use --force to overwrite it"))
         raise typer.Exit(1)
     paths.campaigns_dir.mkdir(parents=True, exist_ok=True)
     payload = brief.model_dump(mode="json", exclude_defaults=True)
     payload.setdefault("tone", brief.tone)
     target.write_text(yaml.safe_dump(payload, sort_keys=False, allow_unicode=True))
     load_brief(target)  # what the sensor will read back
-    console.print(f"[green]wrote[/green] {target}: the brief sensor registers and runs it within 30 s")
+    console.print(
+        styled(("wrote", "green"), f" {target}: the brief sensor registers and runs it within 30 s")
+    )
 
 
 @campaign_app.command("validate")
@@ -114,8 +118,11 @@ def campaign_validate(
         console.print(table)
         raise typer.Exit(1) from None
     console.print(
-        f"[green]valid[/green] {file}: id={brief.id}, {len(brief.platforms)} platforms, "
-        f"{len(brief.content_types)} content types, starts {brief.start_date} for {brief.duration_days} days"
+        styled(
+            ("valid", "green"),
+            f" {file}: id={brief.id}, {len(brief.platforms)} platforms, "
+            f"{len(brief.content_types)} content types, starts {brief.start_date} for {brief.duration_days} days",
+        )
     )
 
 
@@ -137,7 +144,7 @@ def campaign_sync():
         if s.brief:
             table.add_row(s.path.name, s.brief.id, "registered now" if s.brief.id in new else "registered")
         else:
-            table.add_row(s.path.name, "", f"[red]invalid[/red]: {s.error}")
+            table.add_row(s.path.name, "", styled(("invalid", "red"), f": {s.error}"))
     console.print(table)
     console.print(f"{len(valid)} valid brief(s), {len(new)} newly registered, in {paths.campaigns_dir}")
 
@@ -173,10 +180,12 @@ def demo(campaign: str | None = typer.Option(None, help="only this campaign id")
         if not result.success:
             failed.append(cid)
             err_console.print(
-                f"[red]{cid}: run {result.run_id} failed[/red] (see the Dagster UI for the step error)"
+                styled(
+                    (f"{cid}: run {result.run_id} failed", "red"), " (see the Dagster UI for the step error)"
+                )
             )
             continue
-        console.print(f"[green]{cid}[/green]: run {result.run_id} succeeded in {took:.1f}s")
+        console.print(styled((cid, "green"), f": run {result.run_id} succeeded in {took:.1f}s"))
         _print_summary(Warehouse(paths), cid)
     console.print(
         f"\nOutputs: warehouse {paths.warehouse_db}\n         analysts' snapshot {paths.analytics_db}"

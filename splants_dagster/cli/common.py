@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.text import Text
 
+# Rich markup is OFF on both consoles: the CLI prints user data (brief values, file names, SQL results) and
+# a "[/oops]" in a tone or a file name must print as written, never be parsed as a style tag (it raised
+# MarkupError before). Colour comes only from `styled()`, whose style names are code, not data.
 # wide enough for the status/summary tables when output is piped (no terminal to measure)
-console = Console(width=max(160, Console().width))
+console = Console(width=max(160, Console().width), markup=False, highlight=False)
 # errors are never wrapped by rich (the terminal wraps them), so file paths and values stay copyable
-err_console = Console(stderr=True, soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
+
+
+def styled(*parts: str | tuple[str, str]) -> Text:
+    """A line of plain text pieces and ``(text, style)`` pieces; nothing in any text is parsed as markup."""
+    return Text.assemble(*((p, "") if isinstance(p, str) else p for p in parts))
 
 
 def dagster_instance():

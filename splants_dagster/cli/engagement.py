@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from splants_dagster.cli.common import console, dagster_instance, err_console, run_with_progress
+from splants_dagster.cli.common import console, dagster_instance, err_console, run_with_progress, styled
 from splants_dagster.paths import DataPaths
 
 engagement_app = typer.Typer(
@@ -72,18 +72,25 @@ def import_file(
     from splants_dagster.engagement.presets import PRESETS
 
     if preset and preset not in PRESETS:
-        err_console.print(f"[red]unknown preset {preset!r}[/red]: one of {', '.join(PRESETS)}")
+        err_console.print(styled((f"unknown preset {preset!r}", "red"), f": one of {', '.join(PRESETS)}"))
         raise typer.Exit(2)
     paths = DataPaths.at()
     try:
         parsed = parse_file(file, _context(paths, file.name, file), preset)
     except FileRejected as err:
-        err_console.print(f"[red]rejected[/red] {err}")
+        err_console.print(styled(("rejected", "red"), f" {err}"))
         raise typer.Exit(1) from None
     low, high = parsed.dates
     console.print(
-        f"{file}: preset [bold]{parsed.preset}[/bold], {parsed.total} rows: [green]{len(parsed.rows)} loadable[/green], "
-        f"[yellow]{len(parsed.quarantined)} quarantined[/yellow]; dates {low}..{high}"
+        styled(
+            f"{file}: preset ",
+            (parsed.preset, "bold"),
+            f", {parsed.total} rows: ",
+            (f"{len(parsed.rows)} loadable", "green"),
+            ", ",
+            (f"{len(parsed.quarantined)} quarantined", "yellow"),
+            f"; dates {low}..{high}",
+        )
     )
     if parsed.quarantined:
         table = Table("line", "reason", title="quarantined rows (first 15)", title_justify="left")
@@ -118,7 +125,7 @@ def _run_import(rel: str, preset: str, low: dt.date, high: dt.date) -> None:
         raise_on_error=False,
     )
     if not result.success:
-        err_console.print(f"[red]import run {result.run_id} failed[/red] (see the Dagster UI)")
+        err_console.print(styled((f"import run {result.run_id} failed", "red"), " (see the Dagster UI)"))
         raise typer.Exit(1)
     today = dt.datetime.now(dt.UTC).date()
     result = run_with_progress(
@@ -129,10 +136,13 @@ def _run_import(rel: str, preset: str, low: dt.date, high: dt.date) -> None:
         raise_on_error=False,
     )
     if not result.success:
-        err_console.print(f"[red]engagement run {result.run_id} failed[/red] (see the Dagster UI)")
+        err_console.print(styled((f"engagement run {result.run_id} failed", "red"), " (see the Dagster UI)"))
         raise typer.Exit(1)
     console.print(
-        f"[green]loaded[/green] {rel}: engagement rebuilt for {low}..{min(high, today)} (run {result.run_id})"
+        styled(
+            ("loaded", "green"),
+            f" {rel}: engagement rebuilt for {low}..{min(high, today)} (run {result.run_id})",
+        )
     )
 
 
@@ -155,7 +165,7 @@ def simulate(
         raise_on_error=False,
     )
     if not result.success:
-        err_console.print(f"[red]run {result.run_id} failed[/red] (see the Dagster UI)")
+        err_console.print(styled((f"run {result.run_id} failed", "red"), " (see the Dagster UI)"))
         raise typer.Exit(1)
     from splants_dagster.warehouse.store import Warehouse
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import typer
 
-from splants_dagster.cli.common import err_console
+from splants_dagster.cli.common import err_console, styled
 
 predictor_app = typer.Typer(no_args_is_help=True, help="The performance predictor: honest evaluation.")
 
@@ -107,7 +107,7 @@ def evaluate_command(
             ev = result.evaluation
             registered = register_model(registry, result.model, result.card, result.decision)
     except (LeakageError, KeyError, ValueError) as exc:
-        err_console.print(f"[red]predictor evaluate: {exc}[/red]", soft_wrap=True)
+        err_console.print(styled((f"predictor evaluate: {exc}", "red")), soft_wrap=True)
         raise typer.Exit(2) from None
 
     out = ev.summary()

@@ -10,7 +10,7 @@ import sys
 import typer
 from rich.table import Column, Table
 
-from splants_dagster.cli.common import console, err_console
+from splants_dagster.cli.common import console, err_console, styled
 from splants_dagster.paths import DataPaths
 
 publish_app = typer.Typer(
@@ -56,7 +56,7 @@ def publish(
     def log(level: str, message: str) -> None:
         style = {"warning": "yellow", "error": "red"}.get(level)
         (err_console if level in ("warning", "error") else console).print(
-            f"[{style}]{message}[/{style}]" if style else message, markup=bool(style), highlight=False
+            styled((message, style)) if style else message, highlight=False
         )
 
     # resolves every dg.EnvVar exactly as a Dagster run would

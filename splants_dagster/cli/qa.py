@@ -19,7 +19,7 @@ import typer
 import yaml
 
 from splants_dagster.briefs import BriefError, load_brand
-from splants_dagster.cli.common import err_console
+from splants_dagster.cli.common import err_console, styled
 from splants_dagster.paths import DataPaths
 from splants_dagster.platforms import CONTENT_TYPES, PLATFORMS
 
@@ -126,10 +126,10 @@ def qa(
         fields = parse_document(file.read_text(encoding="utf-8"), content_type)
         brand = load_brand(paths.brand_file)
     except (InputError, ValueError) as exc:
-        err_console.print(f"[red]{file}: {exc}[/red]")
+        err_console.print(styled((f"{file}: {exc}", "red")))
         raise typer.Exit(2) from None
     except BriefError as err:
-        err_console.print(f"[red]{err}[/red]")
+        err_console.print(styled((str(err), "red")))
         raise typer.Exit(2) from None
 
     text = QAText(

@@ -6,7 +6,7 @@ import duckdb
 import typer
 from rich.table import Table
 
-from splants_dagster.cli.common import console, err_console
+from splants_dagster.cli.common import console, err_console, styled
 from splants_dagster.paths import DataPaths
 from splants_dagster.warehouse.store import Warehouse
 
@@ -84,7 +84,7 @@ def sql(
             try:
                 _show(conn, query)
             except duckdb.Error as exc:
-                err_console.print(f"[red]{exc}[/red]")
+                err_console.print(styled((str(exc), "red")))
                 raise typer.Exit(1) from None
             return
         console.print(
@@ -112,7 +112,7 @@ def sql(
                 try:
                     _show(conn, buffer)
                 except duckdb.Error as exc:
-                    err_console.print(f"[red]{exc}[/red]")
+                    err_console.print(styled((str(exc), "red")))
                 buffer = ""
 
 
