@@ -13,7 +13,7 @@ PORT ?= 3000
 SPLANTS_INSTANCE ?= local
 INSTANCE_YAML := $(if $(filter production,$(SPLANTS_INSTANCE)),deploy/dagster.production.yaml,deploy/dagster.yaml)
 
-.PHONY: install home run demo test bench lint format sql clean
+.PHONY: install home run demo test bench probe lint format sql clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ test: install
 
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# issue #14: bad inputs on the real `splants` command; figures in test-artifacts/probe-summary.json
+probe: install
+	$(BIN)/python -m bench.probe $(PROBE_ARGS)
 
 lint: install
 	$(BIN)/ruff check splants_dagster splants_dagster_tests bench

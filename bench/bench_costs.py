@@ -5,6 +5,10 @@
    with usage), each strategy in a fresh data directory (no cache reuse between them). Cost = the ledger
    (reported usage × models.yaml prices). Also economy through the Batch API (same fake, batch endpoints),
    where the content calls bill at half price. Target: economy ≤ 1/5 of quality.
+   The batch route is only taken for a campaign that starts at least ``batch.min_lead_days`` after today, so
+   the bench writes its own copy of the demo brief starting ``min_lead_days + 1`` days after the run's clock
+   (the same start for every strategy), and each result says which route it measured and why
+   (``route``, ``batch``): a figure can't silently change meaning with the date.
 2. **Budget sensor evaluation time** over a warehouse holding a year of synthetic ledger rows: the first
    tick (no cursor: one pass over this month), a tick after 100 new calls were ingested (reads only those),
    and a tick with nothing new; plus the step-start budget read a generation step makes.
@@ -20,7 +24,9 @@ import time
 from pathlib import Path
 
 import dagster as dg
+import yaml
 
+from splants_dagster.costs.policy import Decision, route_batch
 from splants_dagster.defs.costs.resources import BudgetResource
 from splants_dagster.defs.costs.sensors import budget_sensor
 from splants_dagster.defs.costs.steps import step_budget
@@ -48,8 +54,52 @@ def _data_dir() -> Path:
     return root
 
 
-def campaign_cost(strategy: str, batch: bool = False) -> dict:
+def today() -> dt.date:
+    """The run's clock, as the content step reads it (UTC date)."""
+    return dt.datetime.now(dt.UTC).date()
+
+
+def batch_lead_days(root: Path) -> int:
+    return BudgetResource(data_dir=str(root), batch=True).config().batch.min_lead_days
+
+
+def bench_start(root: Path) -> dt.date:
+    """A start far enough ahead of the run's clock for the batch route: the lead time plus a day."""
+    return today() + dt.timedelta(days=batch_lead_days(root) + 1)
+
+
+def pin_start(root: Path, start: dt.date) -> None:
+    """The demo brief in ``root`` with an absolute ``start_date`` (whatever the shipped file says)."""
+    path = root / "campaigns" / f"{DEMO_CAMPAIGN}.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["start_date"] = start.isoformat()
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+
+
+def measured_route(strategy: str, batch: bool, root: Path, start: dt.date, deferred: bool) -> dict:
+    """Which route the run took (observed: the content step deferred to a batch or not) and why (the
+    policy's reason for these inputs); ``consistent`` is False when the two disagree."""
+    label = strategy + (" + batch" if batch else "")
+    if not batch:
+        return {"route": label, "batch": "off (not asked for)", "consistent": not deferred}
+    planned = route_batch(
+        Decision(strategy=strategy, reason="bench", source="override"),
+        BudgetResource(data_dir=str(root), strategy=strategy, batch=True).config(),
+        provider="openai",
+        start_date=start,
+        today=today(),
+    )
+    return {
+        "route": label if deferred else f"{strategy} (batch declined)",
+        "batch": f"{'taken' if deferred else 'declined'}: {planned.reason}",
+        "consistent": planned.batch == deferred,
+    }
+
+
+def campaign_cost(strategy: str, batch: bool = False, start: dt.date | None = None) -> dict:
     root = _data_dir()
+    start = start or bench_start(root)
+    pin_start(root, start)
     store = Warehouse(DataPaths.at(root))
     with FakeOpenAIBatches(KEY) as fake, dg.instance_for_test() as instance:
         resources = {
@@ -79,6 +129,9 @@ def campaign_cost(strategy: str, batch: bool = False) -> dict:
     content = by_asset["content_suite"]["usd"]
     return {
         "strategy": strategy + (" + batch" if batch else ""),
+        **measured_route(strategy, batch, root, start, deferred=rounds > 1),
+        "campaign_start": start.isoformat(),
+        "measured_on": today().isoformat(),
         "models": sorted({m for r in rows for m in r["models"].split(",")}),
         "pieces": pieces["n"],
         "words": int(pieces["words"]),
@@ -166,15 +219,21 @@ def sensor_speed() -> dict:
 
 def run() -> dict:
     ensure_cmudict()
-    quality = campaign_cost("quality")
-    economy = campaign_cost("economy")
-    batch = campaign_cost("economy", batch=True)
+    probe = _data_dir()
+    start, lead = bench_start(probe), batch_lead_days(probe)  # one start for all three: the same brief
+    quality = campaign_cost("quality", start=start)
+    economy = campaign_cost("economy", start=start)
+    batch = campaign_cost("economy", batch=True, start=start)
     ratio = economy["cost_per_piece_usd"] / quality["cost_per_piece_usd"]
+    print(f"clock {today()}, campaign starts {start} (batch lead time {lead} d)")
     for r in (quality, economy, batch):
         print(
             f"{r['strategy']:>16}: {r['pieces']} pieces, {r['words']} words, {r['llm_calls']} calls, "
             f"${r['campaign_cost_usd']:.5f} = ${r['cost_per_piece_usd']:.6f}/piece ({', '.join(r['models'])})"
+            f"; route {r['route']}, batch {r['batch']}"
         )
+        if not r["consistent"]:
+            print(f"  WARNING: the route observed for {r['strategy']} is not the one the policy gives")
     speed = sensor_speed()
     print(
         f"budget sensor over {speed['ledger_rows']:,} ledger rows ({speed['snapshot_mb']} MB snapshot): first tick "
@@ -187,6 +246,7 @@ def run() -> dict:
         "batch_economy_over_quality_cost_per_piece": round(
             batch["cost_per_piece_usd"] / quality["cost_per_piece_usd"], 4
         ),
+        "batch_route": f"{batch['route']}; batch {batch['batch']}",
         "quality": quality,
         "economy": economy,
         "economy_batch": batch,

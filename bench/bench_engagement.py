@@ -319,6 +319,9 @@ def run() -> dict:
     parts = {k: round(v, 3) for k, v in sql_run["parts"].items()}
     in_sessions = parts["session_open_s"] + parts["session_body_s"] + parts["session_close_s"]
     return {
+        "route": (f"reused the kept history in {data_dir}" if reuse else "generated a fresh history")
+        + f": {start}..{end}; the run's clock is on {now.date()}"
+        + ("" if end == now.date() else f" ({(now.date() - end).days} day(s) after the history ends)"),
         "events": events,
         "posts": posts,
         "days": DAYS,

@@ -43,7 +43,7 @@ def one_run(latency_s: float, concurrency: int, premium: bool = False) -> dict:
     paths = DataPaths.at(Path(tempfile.mkdtemp(prefix="splants-bench-llm-")))
     brief, brand = wide_brief(), load_brand(PROJECT_ROOT / "data" / "brand.yaml")
     with http_client() as http:
-        docs = load_sources(brief.sources, lambda ref: PROJECT_ROOT / "data" / ref, http)
+        docs = load_sources([s.ref for s in brief.source_entries()], PROJECT_ROOT / "data", http)
     with (
         FakeOpenAI(KEY, latency_s=latency_s) as oa,
         FakeAnthropic(KEY, latency_s=latency_s) as an,
@@ -112,6 +112,8 @@ def run() -> dict:
     premium = scenario("wide suite, premium mode", concurrency=64, premium=True)
     derived = wide["pieces"] - 1
     return {
+        "route": "synchronous calls to loopback fakes of OpenAI and Anthropic (no batch: the LLM client is "
+        "driven directly, not through the budget step); independent of the date",
         "ratio_wall_over_depth_x_latency": wide["ratio_wall_over_depth_x_latency"],
         "wide_suite": wide,
         "default_concurrency_4": default,

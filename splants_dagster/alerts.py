@@ -6,6 +6,10 @@ Delivery never raises: a failed POST is reported in the returned :class:`Deliver
 so an unreachable webhook cannot break the sensor that raised the alert. Webhook URLs are secrets (a
 Slack URL is its own credential) and never appear in logs or results; only the channel name does.
 
+Operational events (a failed run, pieces flagged by QA, publications held for review or with an unknown
+outcome) are alerted by ``defs/alerts/sensors.py``: each event once, with a link into the Dagster UI
+(``DAGSTER_WEBSERVER_URL``, default ``http://127.0.0.1:3000``); see docs/alerts.md.
+
 Generic webhook body (JSON): ``{"source", "title", "severity", "text", "items": [...], "sent_at"}``.
 Slack body: ``{"text": <fallback>, "blocks": [header, section, context]}`` (incoming-webhook format).
 """
@@ -14,10 +18,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterator, Sequence
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -140,3 +146,84 @@ def _writer(log: logging.Logger | Callable[[str], Any] | None, severity: str) ->
     if isinstance(log, logging.Logger) or hasattr(log, "warning"):
         return log.warning if severity in ("warning", "critical") else log.info
     return log
+
+
+# ------------------------------------------------------------------------------ operational events
+
+UI_URL_ENV = "DAGSTER_WEBSERVER_URL"
+DEFAULT_UI_URL = "http://127.0.0.1:3000"
+
+
+def ui_base_url(environ: Mapping[str, str] | None = None) -> str:
+    """The Dagster UI the links in alerts point to: ``DAGSTER_WEBSERVER_URL``, else the local one."""
+    env = os.environ if environ is None else environ
+    return (env.get(UI_URL_ENV, "").strip() or DEFAULT_UI_URL).rstrip("/")
+
+
+def run_link(run_id: str, base: str | None = None) -> str:
+    return f"{base or ui_base_url()}/runs/{quote(run_id, safe='')}"
+
+
+def asset_link(asset: str, partition: str | None = None, base: str | None = None) -> str:
+    link = f"{base or ui_base_url()}/assets/{quote(asset, safe='')}"
+    return f"{link}?partition={quote(partition, safe='')}" if partition else link
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something a person should be told about once: ``key`` identifies it (the sensor's cursor keeps
+    the keys already alerted), ``item`` is its line in the alert (with a ``link`` to the UI)."""
+
+    kind: str
+    key: str
+    item: dict[str, Any]
+
+
+def unseen(events: Sequence[Event], seen: Iterable[str], limit: int) -> tuple[list[Event], list[str]]:
+    """The events not alerted yet (at most ``limit``; the rest wait for the next tick) and the keys to
+    remember: every key still open that was alerted (a closed event is forgotten, so if it opens again it
+    is a new event)."""
+    seen = set(seen)
+    fresh = [e for e in events if e.key not in seen][:limit]
+    open_keys = {e.key for e in events}
+    remember = sorted((seen & open_keys) | {e.key for e in fresh})
+    return fresh, remember
+
+
+EVENT_TITLES = {
+    "flagged": ("piece(s) flagged by QA: a person must decide", "warning"),
+    "pending_review": ("publication(s) held for review before they go out", "info"),
+    "review_required": (
+        "publication(s) with an unknown outcome (did it post?): check the platform, then decide",
+        "critical",
+    ),
+}
+
+
+def event_alert(source: str, kind: str, events: Sequence[Event]) -> Alert:
+    """One alert for the new events of one kind (each event one item, with its link)."""
+    title, severity = EVENT_TITLES[kind]
+    return Alert(
+        source=source,
+        title=f"{len(events)} {title}",
+        severity=severity,
+        text="Open each link in the Dagster UI; `splants review` lists what waits for a decision.",
+        items=[e.item for e in events],
+    )
+
+
+def run_failure_alert(
+    source: str, run_id: str, job_name: str, message: str, tags: Mapping[str, str] | None = None
+) -> Alert:
+    tags = tags or {}
+    item: dict[str, Any] = {"run": run_id, "job": job_name, "link": run_link(run_id)}
+    for tag in ("dagster/partition", "splants/trigger"):
+        if tags.get(tag):
+            item[tag.rpartition("/")[2]] = tags[tag]
+    return Alert(
+        source=source,
+        title=f"run failed: {job_name}",
+        severity="critical",
+        text=(message or "the run failed")[:500],
+        items=[item],
+    )

@@ -40,7 +40,7 @@ from splants_dagster.text import (
     word_count,
 )
 from splants_dagster.text import hashtags as find_hashtags
-from splants_dagster.writer import compose
+from splants_dagster.writer import compose, pillar_points
 
 
 @dataclass
@@ -190,8 +190,13 @@ class Piece:
         return self.chosen.draft
 
     def summary(self) -> dict[str, Any]:
-        """The compact view derived pieces get of the pillar."""
-        return {"title": self.draft.title, "summary": " ".join(sentences(self.draft.body)[:2])[:400]}
+        """The compact view derived pieces get of the pillar: its title, opening, and the statements they
+        may draw on (the offline writer composes derived pieces from them)."""
+        return {
+            "title": self.draft.title,
+            "summary": " ".join(sentences(self.draft.body)[:2])[:400],
+            "points": pillar_points(self.draft.body),
+        }
 
     def row(self, campaign_id: str, strategy: str | None = None) -> dict[str, Any]:
         d, c = self.draft, self.chosen
@@ -295,6 +300,12 @@ class SuiteContext:
         return list(dict.fromkeys([*(k.lower() for k in self.brief.keywords), *ranked]))
 
 
+def _qa_context(ctx: SuiteContext):
+    from splants_dagster.qa.campaign import suite_qa_context  # QA imports this module
+
+    return suite_qa_context(ctx)
+
+
 def score_candidate(cand: Candidate, spec: PieceSpec, ctx: SuiteContext, others: dict[str, str]) -> Candidate:
     d = cand.draft
     text = PieceText(
@@ -317,6 +328,7 @@ def score_candidate(cand: Candidate, spec: PieceSpec, ctx: SuiteContext, others:
         call_to_action=ctx.brief.call_to_action,
         others=others,
         sources=ctx.source_texts,
+        qa_context=_qa_context(ctx),
     )
     seo, quality, unique = scored.seo, scored.quality, scored.uniqueness
     cand.scores = scored.components(ctx.predictor(spec, d) if ctx.predictor else None)

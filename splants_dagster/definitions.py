@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import dagster as dg
+
+from splants_dagster import settings
 
 EXECUTOR_ENV = "SPLANTS_EXECUTOR"
 
@@ -20,8 +21,8 @@ def executor_from_env() -> dg.ExecutorDefinition:
     to run steps on Celery workers on other machines (broker from ``SPLANTS_CELERY_BROKER``, default the
     local RabbitMQ; start workers with ``celery -A dagster_celery.app worker -Q dagster``).
     """
-    choice = os.environ.get(EXECUTOR_ENV, "in_process").strip().lower()
-    if choice in ("in_process", "in-process", ""):
+    choice = settings.value(EXECUTOR_ENV)  # SettingsError naming the variable when it is not one of these
+    if choice == "in_process":
         return dg.in_process_executor
     if choice == "multiprocess":
         return dg.multiprocess_executor
@@ -30,17 +31,19 @@ def executor_from_env() -> dg.ExecutorDefinition:
 
         return celery_executor.configured(
             {
-                "broker": os.environ.get("SPLANTS_CELERY_BROKER", "pyamqp://guest@127.0.0.1:5672//"),
-                "backend": os.environ.get("SPLANTS_CELERY_BACKEND", "rpc://"),
-                "config_source": {"task_default_queue": os.environ.get("SPLANTS_CELERY_QUEUE", "dagster")},
+                "broker": settings.value("SPLANTS_CELERY_BROKER"),
+                "backend": settings.value("SPLANTS_CELERY_BACKEND"),
+                "config_source": {"task_default_queue": settings.value("SPLANTS_CELERY_QUEUE")},
             },
             name="celery",
         )
-    raise ValueError(f"{EXECUTOR_ENV}={choice!r}: expected 'in_process', 'multiprocess' or 'celery'")
+    raise AssertionError(f"unreachable: settings accepted {EXECUTOR_ENV}={choice!r}")
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
+    # every SPLANTS_* setting checked up front: the UI's code location error lists each bad one in a line
+    settings.check()
     return dg.Definitions.merge(
         dg.load_from_defs_folder(path_within_project=Path(__file__).parent),
         dg.Definitions(executor=executor_from_env()),

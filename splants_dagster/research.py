@@ -1,7 +1,10 @@
 """Research: competitor sources (fetched or read), keyword ranking, audience insights and content gaps.
 
 HTML becomes text with trafilatura (boilerplate removal); titles and headings come from the parsed DOM.
-With no sources the research says so instead of inventing competitors.
+With no sources the research says so instead of inventing competitors. What a source may be (public http(s)
+URLs, files inside the data directory) and how much of it is read is decided in
+:mod:`splants_dagster.research_fetch`; a refused or failed source is reported with its reason and the
+others are still used.
 """
 
 from __future__ import annotations
@@ -10,11 +13,11 @@ import asyncio
 import datetime as dt
 import json
 import re
+import ssl
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import lxml.html
 import trafilatura
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
@@ -22,10 +25,19 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 from splants_dagster.briefs import BrandProfile, CampaignBrief
 from splants_dagster.llm.base import LLMError
 from splants_dagster.prompts import audience_request, keywords_request
+from splants_dagster.research_fetch import (
+    FetchPolicy,
+    Resolver,
+    SourceFailed,
+    SourceRefused,
+    fetch_page,
+    gather_limited,
+    is_url,
+    open_source_file,
+    system_resolver,
+)
 from splants_dagster.text import STOP_WORDS, contains_phrase, sentences, word_count
 
-USER_AGENT = "splants-dagster/0.1 (+https://github.com/splants/splants-dagster; research fetcher)"
-MAX_SOURCE_BYTES = 3_000_000
 # Text from fetched pages (and model replies about them) is data. Anything that looks like a link, a domain
 # or an instruction to the model is dropped before it can reach a prompt, a keyword list or a piece.
 UNTRUSTED = re.compile(
@@ -58,6 +70,14 @@ class SourceDoc:
     error: str | None = None
     top_terms: list[str] = field(default_factory=list)
     removed_passages: int = 0
+    refused: bool = False  # broke the source policy: never contacted or opened
+    role: str = "reference"  # own | competitor | reference, from the brief (briefs.SourceRef)
+
+    @classmethod
+    def problem(cls, ref: str, kind: str, exc: SourceRefused | SourceFailed) -> SourceDoc:
+        if isinstance(exc, SourceRefused):
+            return cls(ref, kind, False, error=f"refused: {exc}", refused=True)
+        return cls(ref, kind, False, error=str(exc))
 
     @property
     def word_count(self) -> int:
@@ -73,7 +93,9 @@ class SourceDoc:
             "word_count": self.word_count,
             "top_terms": self.top_terms,
             "error": self.error,
+            "refused": self.refused,
             "removed_passages": self.removed_passages,
+            "role": self.role,
         }
 
 
@@ -124,52 +146,71 @@ def _cleaned(doc: SourceDoc) -> SourceDoc:
     return doc
 
 
-def load_file_source(ref: str, path: Path) -> SourceDoc:
-    if not path.is_file():
-        return SourceDoc(ref, "file", False, error=f"file not found: {path}")
-    raw = path.read_bytes()[:MAX_SOURCE_BYTES]
-    if path.suffix.lower() in (".html", ".htm"):
-        title, headings, text = extract_html(raw)
-    else:
-        title, headings, text = _from_markdown(raw.decode("utf-8", errors="replace"))
-    if not text.strip():
-        return SourceDoc(ref, "file", False, title, headings, error="no readable text in the file")
-    return _cleaned(SourceDoc(ref, "file", True, title, headings, text))
-
-
-def fetch_url_source(ref: str, client: httpx.Client) -> SourceDoc:
-    try:
-        response = client.get(ref)
-    except httpx.HTTPError as exc:
-        return SourceDoc(ref, "url", False, error=f"{type(exc).__name__}: {exc}")
-    if response.status_code >= 400:
-        return SourceDoc(ref, "url", False, error=f"HTTP {response.status_code}")
-    ctype = response.headers.get("content-type", "")
-    body = response.content[:MAX_SOURCE_BYTES]
-    if "html" in ctype or body.lstrip()[:1] == b"<":
+def _parsed(ref: str, kind: str, body: bytes, html: bool, encoding: str | None) -> SourceDoc:
+    if html:
         title, headings, text = extract_html(body)
     else:
-        title, headings, text = _from_markdown(body.decode(response.encoding or "utf-8", errors="replace"))
+        try:
+            raw = body.decode(encoding or "utf-8", errors="replace")
+        except LookupError:  # a charset Python does not know
+            raw = body.decode("utf-8", errors="replace")
+        title, headings, text = _from_markdown(raw)
     if not text.strip():
-        return SourceDoc(ref, "url", False, title, headings, error="no readable text on the page")
-    return _cleaned(SourceDoc(ref, "url", True, title, headings, text))
+        where = "in the file" if kind == "file" else "on the page"
+        return SourceDoc(ref, kind, False, title, headings, error=f"no readable text {where}")
+    return _cleaned(SourceDoc(ref, kind, True, title, headings, text))
 
 
-def load_sources(refs: list[str], resolve_file, client: httpx.Client) -> list[SourceDoc]:
-    """Each source of a brief: URLs fetched with ``client``, anything else read as a file."""
-    docs = []
-    for ref in refs:
-        if ref.lower().startswith(("http://", "https://")):
-            docs.append(fetch_url_source(ref, client))
-        else:
-            docs.append(load_file_source(ref, resolve_file(ref)))
-    return docs
+def load_file_source(ref: str, data_dir: Path, max_bytes: int) -> SourceDoc:
+    try:
+        raw = open_source_file(ref, data_dir, max_bytes)
+    except (SourceRefused, SourceFailed) as exc:
+        return SourceDoc.problem(ref, "file", exc)
+    return _parsed(ref, "file", raw, Path(ref).suffix.lower() in (".html", ".htm"), None)
 
 
-def http_client(timeout_s: float = 15.0) -> httpx.Client:
-    return httpx.Client(
-        timeout=timeout_s, follow_redirects=True, headers={"User-Agent": USER_AGENT}, max_redirects=5
-    )
+async def fetch_url_source(ref: str, fetcher: SourceFetcher) -> SourceDoc:
+    try:
+        page = await fetch_page(ref, fetcher.policy, fetcher.resolve, fetcher.verify)
+    except (SourceRefused, SourceFailed) as exc:
+        return SourceDoc.problem(ref, "url", exc)
+    html = "html" in page.content_type or page.body.lstrip()[:1] == b"<"
+    return _parsed(ref, "url", page.body, html, page.encoding)
+
+
+@dataclass
+class SourceFetcher:
+    """How a brief's sources are read: the policy (allow-list, byte cap, deadline), TLS verification, and
+    (for tests) the resolver. A context manager, so callers scope it like the client it replaces."""
+
+    policy: FetchPolicy = field(default_factory=FetchPolicy.from_env)
+    resolve: Resolver = system_resolver
+    verify: ssl.SSLContext | bool = True
+    concurrency: int = 4
+
+    def __enter__(self) -> SourceFetcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def load_sources(refs: list[str], data_dir: Path, fetcher: SourceFetcher) -> list[SourceDoc]:
+    """Each source of a brief, in order: URLs fetched (a few at a time), anything else read as a file
+    inside ``data_dir``. A source that is refused or fails becomes a ``SourceDoc`` with ``ok=False`` and
+    the reason; it never stops the others."""
+
+    async def one(ref: str) -> SourceDoc:
+        if is_url(ref):
+            return await fetch_url_source(ref, fetcher)
+        return await asyncio.to_thread(load_file_source, ref, data_dir, fetcher.policy.max_bytes)
+
+    return asyncio.run(gather_limited([one(ref) for ref in refs], fetcher.concurrency))
+
+
+def http_client(timeout_s: float | None = None, policy: FetchPolicy | None = None) -> SourceFetcher:
+    """The source fetcher: ``policy`` or the settings from the environment, ``timeout_s`` per connect/read."""
+    return SourceFetcher(policy or FetchPolicy.from_env(timeout_s))
 
 
 STOP = STOP_WORDS | ENGLISH_STOP_WORDS
@@ -376,6 +417,8 @@ class Research:
             doc = SourceDoc(
                 s["ref"], s["kind"], s["ok"], s["title"], s["headings"], "", s["error"], s["top_terms"]
             )
+            doc.refused = bool(s.get("refused", False))
+            doc.role = s.get("role", "reference")
             docs.append(doc)
         return cls(
             campaign_id=data["campaign_id"],
@@ -417,6 +460,7 @@ def research_rows(
                 "top_terms": d.top_terms,
                 "error": d.error,
                 "text": d.text,
+                "role": d.role,
             }
             for d in docs
         ],
@@ -474,6 +518,8 @@ async def research_campaign(
         for key, value in parse_json_object(audience_reply.text).items()
         if not (isinstance(value, str) and is_untrusted(value))
     }
+    # a model's (or the offline provider's) view of the audience is an assumption, never research
+    audience["basis"] = "assumed"
     notes = []
     if not brief.sources:
         notes.append("No sources in the brief: no competitor analysis and no content gaps were computed.")
@@ -486,8 +532,8 @@ async def research_campaign(
     failed = [d for d in docs if not d.ok]
     if failed:
         notes.append(
-            f"{len(failed)} of {len(docs)} sources could not be used: "
-            + "; ".join(f"{d.ref}: {d.error}" for d in failed)
+            f"{len(failed)} of {len(docs)} sources could not be used (the other {len(docs) - len(failed)} "
+            "were): " + "; ".join(f"{d.ref}: {d.error}" for d in failed)
         )
     return Research(
         campaign_id=brief.id,

@@ -186,6 +186,19 @@ class ScheduleResult:
         return not any(g.learned for g in self.grids.values())
 
 
+def usable_history(
+    history: Iterable[Mapping[str, Any]], demo_campaign: bool = False
+) -> list[Mapping[str, Any]]:
+    """The history rows a campaign's slots may learn from: simulated rows (``is_demo``) never once the
+    platform has any real row, and never for a real campaign (only a demo campaign learns from the demo
+    simulator, and only on platforms with no real engagement yet). Rows without ``is_demo`` are real."""
+    rows = list(history)
+    real_platforms = {r.get("platform") for r in rows if not r.get("is_demo")}
+    return [
+        r for r in rows if not r.get("is_demo") or (demo_campaign and r.get("platform") not in real_platforms)
+    ]
+
+
 def learn_grids(
     history: Iterable[Mapping[str, Any]], timezone: str, policy: SchedulePolicy | None = None
 ) -> dict[str, PlatformGrid]:
@@ -343,15 +356,20 @@ def build_schedule(
     policy: SchedulePolicy | None = None,
     seed: str = "",
     preferences: Mapping[str, Mapping[tuple[int, int], float]] | None = None,
+    demo_campaign: bool = False,
 ) -> ScheduleResult:
     """A publish time for every item inside [start_date, start_date + duration_days) in ``timezone``.
+
+    ``history`` is filtered by :func:`usable_history`: a real campaign (``demo_campaign`` False) never
+    learns from simulated engagement, a demo campaign only where a platform has no real engagement.
 
     ``preferences``: per piece id, its predicted performance at (weekday, hour) on the brand's clock
     (weekday 0 = Monday); it breaks ties between slots within ``policy.tie_margin`` of the best."""
     policy = policy or SchedulePolicy()
     preferences = preferences or {}
     tz = ZoneInfo(timezone)
-    history = list(history)
+    given = list(history)
+    history = usable_history(given, demo_campaign)
     grids = learn_grids(history, timezone, policy)
     days = [start_date + dt.timedelta(days=i) for i in range(duration_days)]
     window_start = dt.datetime.combine(start_date, dt.time(0), tzinfo=tz).astimezone(UTC)
@@ -361,6 +379,8 @@ def build_schedule(
 
     placed: dict[str, list[dt.datetime]] = defaultdict(list)
     per_day: dict[tuple[str, dt.date], int] = defaultdict(int)
+    # versions of one piece (the piece and its A/B variants) on one channel: never the same day
+    family_days: dict[tuple[str, str], set[dt.date]] = defaultdict(set)
     slots: list[Slot] = []
     unscheduled: list[tuple[ScheduleItem, str]] = []
     pillar_at: dt.datetime | None = None
@@ -378,6 +398,7 @@ def build_schedule(
         utc = local.astimezone(UTC)
         placed[item.platform].append(utc)
         per_day[(item.platform, local.date())] += 1
+        family_days[(item.platform, item.variant_of or item.piece_id)].add(local.date())
         if item.is_pillar and item.variant_of is None and (pillar_at is None or utc < pillar_at):
             pillar_at = utc
         slots.append(
@@ -431,6 +452,8 @@ def build_schedule(
         gap = dt.timedelta(hours=rule.min_gap_hours)
         if any(abs(utc - other) < gap for other in placed[item.platform]):
             return False
+        if cand.local.date() in family_days[(item.platform, item.variant_of or item.piece_id)]:
+            return False
         return per_day[(item.platform, cand.local.date())] < rule.daily_cap
 
     for item in ordered:
@@ -478,6 +501,11 @@ def build_schedule(
         register(item, cand.local, source, cand.score, explored, False, tie_break)
 
     notes = []
+    if len(history) < len(given):
+        why = "a real campaign" if not demo_campaign else "those platforms have real engagement"
+        notes.append(f"{len(given) - len(history)} simulated (demo) history posts not used: {why}")
+    if history and all(h.get("is_demo") for h in history):
+        notes.append("DEMO: slots learned from simulated engagement only (no real engagement yet)")
     if not history:
         notes.append("no history: prior only")
     for platform in sorted({i.platform for i in items}):
@@ -512,6 +540,17 @@ def rule_violations(slots: Sequence[Slot], policy: SchedulePolicy | None = None)
         for day, n in counts.items():
             if n > rule.daily_cap:
                 problems.append({"piece": platform, "problem": f"{n} posts on {day} (cap {rule.daily_cap})"})
+        versions: dict[tuple[str, dt.date], list[str]] = defaultdict(list)
+        for slot in group:
+            versions[(slot.variant_of or slot.piece_id, slot.local.date())].append(slot.piece_id)
+        for (family, day), ids in versions.items():
+            if len(ids) > 1 and not all(s.fixed for s in group if s.piece_id in ids):
+                problems.append(
+                    {
+                        "piece": family,
+                        "problem": f"{len(ids)} versions on {platform} on {day} (A/B: one a day)",
+                    }
+                )
     pillars = [s for s in slots if s.is_pillar and s.variant_of is None]
     if pillars:
         first = min(p.publish_at for p in pillars)

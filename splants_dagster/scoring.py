@@ -195,11 +195,23 @@ class QualityResult:
     parts: dict[str, float]
 
 
+SUBSTANCE_SHARE = 0.6  # of the quality score: what the piece says weighs more than how it is laid out
+UNTRUE_FACTOR = 0.3  # quality left to a piece with an unsupported claim or a claims-lexicon breach
+
+
 def quality_score(
-    piece: PieceText, spec: PieceSpec, avoid_words: list[str] | None = None, cta: str | None = None
+    piece: PieceText,
+    spec: PieceSpec,
+    avoid_words: list[str] | None = None,
+    cta: str | None = None,
+    qa_context: Any = None,
 ) -> QualityResult:
-    """Craft heuristics: length on target, fits the platform, a call to action, a hook, no repetition,
-    no words the brand avoids, varied sentences."""
+    """Craft heuristics (length on target, fits the platform, a call to action, a hook, no repetition, no
+    words the brand avoids, varied sentences) and substance: the share of sentences specific to the brief
+    (``qa.substance``; with a ``qa_context``, its facts and brief, otherwise the keywords alone are not
+    enough and only stock phrases count against). With a ``qa_context`` a piece that makes an unsupported
+    claim or breaks a claims-lexicon rule keeps only ``UNTRUE_FACTOR`` of its quality, so a template draft
+    wins over a model's draft only when the model's draft fails those checks."""
     body_words = words(piece.body)
     n = len(body_words)
     low, high = spec.min_words, spec.max_words
@@ -224,8 +236,44 @@ def quality_score(
     lengths = [len(s.split()) for s in sents]
     variety = statistics.pstdev(lengths) if len(lengths) > 2 else 4.0
     parts["sentence_variety"] = 1.0 if variety >= 3 else 0.6
-    score = sum(parts.values()) / len(parts)
+    craft = sum(parts.values()) / len(parts)
+    substance, truthful = _substance_and_truth(piece, spec, cta, qa_context)
+    parts["substance"] = round(substance, 4)
+    parts["truthful"] = 1.0 if truthful else 0.0
+    score = (1 - SUBSTANCE_SHARE) * craft + SUBSTANCE_SHARE * substance
+    if not truthful:
+        score *= UNTRUE_FACTOR
     return QualityResult(round(score, 4), parts)
+
+
+def _substance_and_truth(
+    piece: PieceText, spec: PieceSpec, cta: str | None, qa_context: Any
+) -> tuple[float, bool]:
+    # imported here: the QA package imports this module (COPY_RUN)
+    from splants_dagster.qa import substance as substance_check
+
+    if qa_context is None:
+        stock = sum(1 for p in substance_check.stock_patterns() for _ in p.finditer(piece.body))
+        n = max(1, len(sentences(piece.body)))
+        return max(0.0, 1.0 - stock / n), True
+    from splants_dagster.qa import factual, legal
+    from splants_dagster.qa.model import QAText
+
+    text = QAText(
+        "candidate",
+        spec,
+        piece.title,
+        piece.body,
+        tuple(piece.hashtags),
+        piece.seo_title,
+        piece.meta_description,
+        piece.subject,
+        piece.preheader,
+        piece.cta,
+    )
+    result = substance_check.check(text, qa_context)
+    truthful = not factual.check(text, qa_context).errors and not legal.lexicon_findings(text, qa_context)
+    return result.score, truthful
 
 
 @dataclass(frozen=True)
@@ -297,11 +345,13 @@ def score_piece(
     call_to_action: str | None,
     others: Mapping[str, str],
     sources: Mapping[str, str],
+    qa_context: Any = None,
 ) -> PieceScores:
-    """Every score a candidate piece gets: what generation ranks candidates by and QA compares variants on."""
+    """Every score a candidate piece gets: what generation ranks candidates by and QA compares variants on.
+    ``qa_context`` (``qa.campaign.qa_context_for``) lets quality judge substance and truth by the brief."""
     readability, measured = readability_score(piece, spec)
     return PieceScores(
-        quality=quality_score(piece, spec, avoid_words, call_to_action),
+        quality=quality_score(piece, spec, avoid_words, call_to_action, qa_context),
         seo=seo_score(piece, keywords, spec, link),
         readability=readability,
         measured=measured,

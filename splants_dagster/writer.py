@@ -1,10 +1,18 @@
-"""A deterministic copywriter: composes marketing text from the brief, brand profile and research.
+"""A deterministic copywriter: composes marketing text from the brief, the approved facts and the pillar.
 
 It serves two roles, both without any network:
 - ``style="standard"`` is what the offline LLM provider returns (labelled ``model="offline"``);
-- ``style="template"`` is the template-based candidate (fixed AIDA / problem-solution skeletons) that
+- ``style="template"`` is the template-based candidate (a fixed problem / answer / steps skeleton) that
   competes with the LLM draft for every piece, whatever the provider.
 The same seed always gives the same text, so runs are reproducible.
+
+It states nothing it was not given. Sentences are built from the brief's own material: its approved
+``facts`` (and the brand's), consented testimonials, topic, audience, keywords and call to action; derived
+pieces also draw on the pillar's sentences. There are no canned claims: no testimony ("many customers tell
+us"), no social proof, no statistics, no "we see this again and again". With no facts it describes the
+topic, the audience as the brief gives it and the call to action, and stops when that material runs out
+rather than padding. Phrasings are chosen by the campaign (seeded by its id), and every fixed phrase is
+short, so two campaigns do not share sentences (docs/content.md).
 """
 
 from __future__ import annotations
@@ -21,27 +29,81 @@ from splants_dagster.platforms import (
     META_DESCRIPTION_RANGE,
     SEO_TITLE_MAX,
 )
-from splants_dagster.text import truncate_words, word_count
+from splants_dagster.text import (
+    STOP_WORDS,
+    content_terms,
+    sentences,
+    truncate_words,
+    word_count,
+)
+from splants_dagster.text import contains_phrase as contains
 
+# Neutral connectives per tone: none of them asserts evidence, experience or popularity.
 TONE_OPENERS: dict[str, list[str]] = {
-    "professional": ["In practice,", "Put simply,", "The evidence is clear:", "For most teams,"],
+    "professional": ["In practice,", "Put simply,", "To be specific,", "For the record,"],
     "casual": ["Honestly,", "Here's the thing:", "Real talk:", "So,"],
-    "enthusiastic": ["Here's the exciting part:", "Good news!", "This is where it gets fun:", "Ready?"],
-    "conversational": ["You might be wondering,", "Think about it:", "Let's be honest,", "Picture this:"],
-    "authoritative": ["The data points one way:", "Experience shows", "Make no mistake:", "Fundamentally,"],
-    "friendly": ["Happily,", "Good to know:", "Here's a tip:", "We've got you:"],
-    "humorous": ["Plot twist:", "Spoiler alert:", "No cape required:", "Fun fact (really):"],
-    "inspirational": [
-        "Imagine what changes when",
-        "Every big shift starts small:",
-        "Here's the opportunity:",
-        "It begins with one step:",
-    ],
+    "enthusiastic": ["Here's the exciting part:", "Good news:", "Here's the fun part:", "Ready?"],
+    "conversational": ["You might be wondering:", "Think about it:", "Let's be honest:", "Picture this:"],
+    "authoritative": ["To be precise,", "Make no mistake:", "Fundamentally,", "Specifically,"],
+    "friendly": ["Happily,", "Good to know:", "Here's a tip:", "Quick note:"],
+    "humorous": ["Plot twist:", "Spoiler alert:", "No cape required:", "Small print, big deal:"],
+    "inspirational": ["Here's the opportunity:", "It begins with one step:", "Consider this:", "Next:"],
 }
 
 CTA_DEFAULTS = ["Learn more", "Get started today", "See how it works", "Try it this week", "Join us"]
-# what a keyword slot says once the keywords' budgets are spent (reads well in every template)
-NEUTRAL_REFERENCES = ["this approach", "the switch", "a better routine"]
+
+# How a fact is introduced. Fixed words stay under five so no 5-word phrase repeats across campaigns.
+FACT_FRAMES = [
+    "{Fact}.",
+    "{opener} {fact}.",
+    "On {kw}: {fact}.",
+    "For {aud}: {fact}.",
+    "Worth knowing: {fact}.",
+    "Plainly put: {fact}.",
+    "One fact to keep: {fact}.",
+    "About {kw}: {fact}.",
+    "The detail: {fact}.",
+    "{Fact}, in {brand}'s words.",
+    "Note this: {fact}.",
+    "Also: {fact}.",
+]
+TOPIC_LINES = ["The subject here: {topic}.", "What this {kind} covers: {topic}.", "In this {kind}: {topic}."]
+AUDIENCE_LINES = [
+    "It is written for {audience}.",
+    "Who it is for: {audience}.",
+    "Written with {audience} in mind.",
+]
+PROMISE_LINES = [
+    "Here is what {brand} can state about {kw}, and how to {cta}.",
+    "Below: the facts on {kw} from {brand}, then how to {cta}.",
+    "{brand} sets out the facts on {kw} here, then the next step: {cta}.",
+]
+FACT_HEADS = [
+    "{Kw}: the facts",
+    "What {brand} can confirm about {kw}",
+    "{Kw} at a glance",
+    "The details on {kw}",
+]
+AUDIENCE_HEADS = ["Who this is for", "Is this for you?", "{Thing} and {aud}", "For {aud}"]
+QUOTE_HEADS = ["Quoted with permission", "In a customer's words", "From a customer"]
+BRAND_HEADS = ["About {brand}", "{brand} behind it", "Who {brand} is"]
+MORE_HEADS = [
+    "More on {kw}",
+    "{Kw} in detail",
+    "{Kw}, point by point",
+    "Reading the fine print on {kw}",
+    "Notes on {kw}",
+    "{Kw} for {aud}",
+    "{Kw}: the short list",
+]
+# each names the audience, so the closing line of two campaigns never shares a 5-word phrase
+CTA_LINES = ["For {aud}: {cta}", "{Aud}, ready? {Cta}", "{Aud}? {Cta}"]
+KEYWORD_LINES = [
+    "Here for {kw} or {kw2}? See the list above.",
+    "{Kw} or {kw2}: the list above has both.",
+    "Comparing {kw} with {kw2}? Check each claim.",
+    "Weighing up {kw}? Compare it with {kw2}.",
+]
 
 
 @dataclass(frozen=True)
@@ -54,7 +116,9 @@ class Ctx:
     research: dict[str, Any]
     pillar: dict[str, Any] | None
     variant: dict[str, Any] | None
+    claims: dict[str, Any] = field(default_factory=dict)
     uses: dict[str, int] = field(default_factory=dict)
+    fact_uses: dict[str, int] = field(default_factory=dict)
 
     def keyword_budget(self, keyword: str) -> int:
         """How often a keyword may appear in the body: about 1.5% of the target words (SEO density stays
@@ -62,29 +126,42 @@ class Ctx:
         target = (int(self.piece.get("min_words", 50)) + int(self.piece.get("max_words", 100))) / 2
         return max(1, int(0.015 * target / max(1, len(keyword.split()))))
 
+    def has_keyword_budget(self) -> bool:
+        return any(self.uses.get(k, 0) < self.keyword_budget(k) for k in self.keywords)
+
     def keyword(self, slot: int) -> str:
         """The keyword for a template slot ({kw}=0, {kw2}=1, {kw3}=2): the slot's own keyword while its
-        budget lasts, then another keyword with budget left, then a neutral phrase."""
+        budget lasts, then another keyword with budget left, then the campaign's subject."""
         kws = self.keywords
         order = [kws[slot % len(kws)], *(k for k in kws if k != kws[slot % len(kws)])]
         for keyword in order:
             if self.uses.get(keyword, 0) < self.keyword_budget(keyword):
                 self.uses[keyword] = self.uses.get(keyword, 0) + 1
                 return keyword
-        fallback = NEUTRAL_REFERENCES[sum(self.uses.values()) % len(NEUTRAL_REFERENCES)]
-        self.uses["(neutral)"] = self.uses.get("(neutral)", 0) + 1
-        return fallback
+        return self.alias
+
+    @property
+    def alias(self) -> str:
+        """The campaign's subject without its keywords ("new year beginner yoga classes" -> "the
+        classes"), where a keyword's budget is spent: the thing itself would repeat the keyword."""
+        thing = self.thing
+        if not any(contains(thing, k) for k in self.keywords):
+            return thing
+        return "the " + thing.split()[-1] if len(thing.split()) > 1 else "it"
 
     @property
     def keywords(self) -> list[str]:
+        own = [k for k in self.brief.get("keywords", []) if k]
         ranked = [k for k in self.research.get("keywords", []) if k]
-        own = list(self.brief.get("keywords", []))
-        merged = list(dict.fromkeys(own + ranked))
-        return merged or [self.topic_short]
+        return list(dict.fromkeys(own or ranked)) or [self.topic_short]
 
     @property
     def primary(self) -> str:
         return self.keywords[0]
+
+    @property
+    def campaign(self) -> str:
+        return str(self.brief.get("id") or self.brief.get("topic", ""))
 
     @property
     def topic(self) -> str:
@@ -93,6 +170,14 @@ class Ctx:
     @property
     def topic_short(self) -> str:
         return truncate_words(self.topic, 48).rstrip("…")
+
+    @property
+    def thing(self) -> str:
+        """What the campaign is about, in a few words: the topic up to its first clause ("The Origin Club",
+        "Launch of our home-compostable coffee pods" -> "our home-compostable coffee pods")."""
+        head = re.split(r",| - | – | for | who | that | to help ", self.topic)[0].strip()
+        head = re.sub(r"^(launch|introducing|introduction|announcing) of\s+", "", head, flags=re.I)
+        return truncate_words(soft_lower(head), 60).rstrip("…")
 
     @property
     def audience(self) -> str:
@@ -104,6 +189,33 @@ class Ctx:
         head = re.split(r"\b(who|that|which|looking|wanting|with)\b|,", self.audience)[0].strip()
         short = truncate_words(head or self.audience, 40).rstrip("…")
         return lower_first(short)
+
+    @property
+    def situation(self) -> str | None:
+        """The audience's situation in their words, turned to "you": "who use pod machines and want less
+        waste" -> "use pod machines and want less waste" (read as "Do you ...?")."""
+        for text in (self.audience, self.topic):
+            found = re.search(r"\bwho\s+(.+)$", text)
+            if found and len(found.group(1).split()) >= 2:
+                clause = found.group(1).strip().rstrip(".")
+                return re.sub(r"\b(their|them|they)\b", lambda m: {"their": "your"}.get(m[1], "you"), clause)
+        return None
+
+    def soft_lower(self, text: str) -> str:
+        """A fact inside a sentence: its first letter lower-cased unless the first word is a name (the
+        brand's, or a word the brief's material capitalises mid-sentence: "Nespresso", "Oatly")."""
+        first = text.split(" ", 1)[0]
+        return text if first in self.names or first.isupper() else lower_first(text)
+
+    @property
+    def names(self) -> set[str]:
+        material = [*self.facts, self.topic, self.audience]
+        found = {w for t in material for w in re.findall(r"(?<=[a-z,] )([A-Z][\w&'’-]*)", t)}
+        return found | set(self.brand_name.split())
+
+    def lower_unless_name(self, text: str) -> str:
+        """Brief wording inside a sentence: lower-cased first letter unless it starts with the brand."""
+        return text if text.startswith(self.brand_name) else lower_first(text)
 
     @property
     def brand_name(self) -> str:
@@ -132,16 +244,92 @@ class Ctx:
         return self.brief.get("link")
 
     @property
-    def pains(self) -> list[str]:
-        return self.research.get("pain_points") or [f"finding time to get {self.primary} right"]
+    def brief_facts(self) -> list[str]:
+        facts = self.claims.get("facts") if self.claims else None
+        brand = set(self.brand.get("facts") or [])
+        if facts is None:
+            facts = list(self.brief.get("facts") or [])
+        return [_clean_fact(f) for f in facts if f not in brand]
+
+    @property
+    def brand_facts(self) -> list[str]:
+        allowed = self.claims.get("facts") if self.claims else None
+        facts = [f for f in self.brand.get("facts") or [] if allowed is None or f in allowed]
+        return [_clean_fact(f) for f in facts]
+
+    @property
+    def facts(self) -> list[str]:
+        return [*self.brief_facts, *self.brand_facts]
+
+    @property
+    def testimonials(self) -> list[dict[str, str]]:
+        return [
+            t for t in (self.claims or {}).get("testimonials") or [] if t.get("quote") and t.get("author")
+        ]
+
+    @property
+    def points(self) -> list[str]:
+        """What a derived piece draws on: the pillar's sentences that state a fact (one per fact, in the
+        pillar's order), then the facts the pillar did not use."""
+        facts = self.facts
+        if not self.brief_facts:
+            return self._brief_points()
+        chosen: dict[str, str] = {}
+        for point in (self.pillar or {}).get("points") or []:
+            text = point.rstrip(".")
+            lowered = text.lower()
+            fact = next((f for f in facts if f.lower() in lowered), None)
+            if fact is not None and fact not in chosen:
+                chosen[fact] = text
+        return [*chosen.values(), *(f for f in facts if f not in chosen)]
+
+    def _brief_points(self) -> list[str]:
+        """Without brief facts: the brief's own lines (:func:`brief_lines`, the one naming the primary
+        keyword first) and one of the brand's facts -- the brand's facts are shared by every campaign, so
+        leaning on them would make every facts-less campaign read the same (docs/content.md)."""
+        brand = self.brand_facts
+        pillar = " ".join((self.pillar or {}).get("points") or []).lower()
+        brand_used = [f for f in brand if f.lower() in pillar][:1] or brand[:1]
+        own = [s.rstrip(".") for s in brief_lines(self)]
+        own.sort(key=lambda s: not contains(s, self.primary))
+        return [*own, *brand_used]
+
+    def say(self, frames: Frames, point: str) -> str:
+        """A pillar sentence as it stands; a fact in one of the campaign's frames. Without brief facts the
+        brand's fact is said plainly: a frame naming a keyword or the audience would tie a fact about the
+        brand to a subject it says nothing about."""
+        if point in self.facts and not self.brief_facts:
+            return upper_first(point) + "."
+        if point in self.facts:
+            return frames.say(point)
+        return upper_first(point) + ("" if point.endswith(("!", "?")) else ".")
 
     @property
     def questions(self) -> list[str]:
-        return self.research.get("questions") or [f"What should you know about {self.primary}?"]
+        return [q.rstrip("?") + "?" for q in self.research.get("questions") or [] if q]
 
-    @property
-    def motivations(self) -> list[str]:
-        return self.research.get("motivations") or [f"better results from {self.primary}"]
+
+def brief_lines(ctx: Ctx) -> list[str]:
+    """What a piece can say with no facts, all from the brief: its topic, its audience, the keywords it
+    is about and the call to action. No claim about results, customers or numbers."""
+    lines = [f"{upper_first(ctx.thing)} is for {ctx.lower_unless_name(ctx.audience)}."]
+    if ctx.situation:
+        lines.append(f"If you {ctx.situation}, this is for you.")
+    rest = re.search(r",| - | – | for | who | that | to help ", ctx.topic)
+    rest = ctx.topic[rest.start() :].strip(" ,-–") if rest else ""
+    if not contains(ctx.thing, ctx.primary):
+        # "Sourdough Saturdays at our bakery, with fresh loaves from 7am" -> "Sourdough bread, with ..."
+        tail = rest or ctx.lower_unless_name(ctx.topic)
+        lines.append(f"{upper_first(ctx.primary)}{', ' if rest else ': '}{tail}.")
+    else:
+        lines.append(f"{upper_first(ctx.topic)}.")
+    if len(ctx.keywords) > 1:
+        lines.append(f"{upper_first(ctx.keywords[1])} for {ctx.audience_short}.")
+    return lines
+
+
+def _clean_fact(text: str) -> str:
+    return " ".join(text.split()).rstrip(" .")
 
 
 def lower_first(text: str) -> str:
@@ -151,20 +339,27 @@ def lower_first(text: str) -> str:
     return text
 
 
+def soft_lower(text: str) -> str:
+    """Lower-case the first letter only when the first word is a common word ("The", "Each", "You"), so
+    names stay capitalised ("Hearth & Bean roasts ...", "Nespresso ...")."""
+    first = text.split(" ", 1)[0].lower()
+    return lower_first(text) if first in STOP_WORDS or first in COMMON_STARTS else text
+
+
+COMMON_STARTS = frozenset({"every", "pre-orders", "launch", "pods", "delivery", "refill", "shipping"})
+
+
 def upper_first(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-class Deck:
-    """Draws templates without repetition; reshuffles only once every template has been used."""
+def seed_for(*parts: str) -> int:
+    return int(hashlib.sha256("|".join(parts).encode()).hexdigest()[:12], 16)
 
-    def __init__(self, pool: list[str], rng: random.Random):
-        self.pool, self.rng, self.cards = pool, rng, []
 
-    def draw(self) -> str:
-        if not self.cards:
-            self.cards = self.rng.sample(self.pool, k=len(self.pool))
-        return self.cards.pop()
+def by_campaign(options: list[str], ctx: Ctx, salt: str) -> str:
+    """One option chosen by the campaign, so two campaigns phrase the same move differently."""
+    return options[seed_for(ctx.campaign, salt) % len(options)]
 
 
 def rotate(options: list[str], ctx: Ctx, offset: int = 0) -> str:
@@ -175,11 +370,75 @@ def rotate(options: list[str], ctx: Ctx, offset: int = 0) -> str:
     index = PLATFORMS.index(platform) if platform in PLATFORMS else 0
     ctype = ctx.piece.get("content_type", "blog")
     index += 3 * (CONTENT_TYPES.index(ctype) if ctype in CONTENT_TYPES else 0) + offset
+    index += seed_for(ctx.campaign, "rotate") % len(options)
     return options[index % len(options)]
 
 
-def seed_for(*parts: str) -> int:
-    return int(hashlib.sha256("|".join(parts).encode()).hexdigest()[:12], 16)
+class _Slots(dict):
+    """Template values; keyword slots are resolved only when a template uses them (budgeted)."""
+
+    def __init__(self, ctx: Ctx, values: dict[str, str]):
+        super().__init__(values)
+        self.ctx = ctx
+
+    def __missing__(self, key: str) -> str:
+        slots = {"kw": 0, "kw2": 1, "kw3": 2, "Kw": 0}
+        if key not in slots:
+            raise KeyError(key)
+        value = self.ctx.keyword(slots[key])
+        return upper_first(value) if key == "Kw" else value
+
+
+def _fill(template: str, ctx: Ctx, rng: random.Random, **extra: str) -> str:
+    values = {
+        "aud": ctx.audience_short,
+        "Aud": upper_first(ctx.audience_short),
+        "audience": ctx.lower_unless_name(ctx.audience),
+        "brand": ctx.brand_name,
+        "topic": ctx.lower_unless_name(ctx.topic),
+        "thing": ctx.thing,
+        "Thing": upper_first(ctx.thing),
+        "kind": _kind_word(ctx.piece.get("content_type", "blog")),
+        "opener": rng.choice(TONE_OPENERS.get(ctx.tone, TONE_OPENERS["professional"])),
+        "cta": ctx.lower_unless_name(ctx.cta.rstrip(".")),
+        "Cta": ctx.cta.rstrip("."),
+        **extra,
+    }
+    text = template.format_map(_Slots(ctx, values))
+    return re.sub(r"\.\.+", ".", upper_first(text))
+
+
+class Frames:
+    """Fact frames in a campaign-seeded order, drawn without repetition; frames that need a keyword are
+    skipped once the keywords' budgets are spent."""
+
+    def __init__(self, ctx: Ctx, rng: random.Random):
+        self.ctx, self.rng = ctx, rng
+        self.order = random.Random(seed_for(ctx.campaign, "frames")).sample(FACT_FRAMES, k=len(FACT_FRAMES))
+        self.i = rng.randrange(len(self.order))
+
+    def say(self, fact: str) -> str:
+        for _ in range(len(self.order)):
+            frame = self.order[self.i % len(self.order)]
+            self.i += 1
+            if "{kw}" in frame and not self.ctx.has_keyword_budget():
+                continue
+            break
+        return _fill(frame, self.ctx, self.rng, fact=self.ctx.soft_lower(fact), Fact=upper_first(fact))
+
+
+def _take(ctx: Ctx, pool: list[str], n: int, max_uses: int, prefer: str = "") -> list[str]:
+    """Up to ``n`` statements from ``pool`` used fewer than ``max_uses`` times, those sharing most words
+    with ``prefer`` first (so a question is answered by the facts about it)."""
+    wanted = set(content_terms(prefer))
+    ranked = sorted(
+        (p for p in pool if ctx.fact_uses.get(p, 0) < max_uses),
+        key=lambda p: (-len(wanted & set(content_terms(p))), ctx.fact_uses.get(p, 0), pool.index(p)),
+    )
+    chosen = ranked[:n]
+    for p in chosen:
+        ctx.fact_uses[p] = ctx.fact_uses.get(p, 0) + 1
+    return chosen
 
 
 def compose(payload: dict[str, Any], style: str = "standard") -> dict[str, Any]:
@@ -188,9 +447,10 @@ def compose(payload: dict[str, Any], style: str = "standard") -> dict[str, Any]:
         piece=payload["piece"],
         brief=payload["brief"],
         brand=payload["brand"],
-        research=payload.get("research", {}),
+        research=payload.get("research") or {},
         pillar=payload.get("pillar"),
         variant=payload.get("variant"),
+        claims=payload.get("claims") or {},
     )
     variant_seed = (ctx.variant or {}).get("dimension", "") + str((ctx.variant or {}).get("index", ""))
     rng = random.Random(seed_for(ctx.piece["piece_id"], style, variant_seed))
@@ -203,34 +463,34 @@ def compose(payload: dict[str, Any], style: str = "standard") -> dict[str, Any]:
         draft = _video(ctx, rng, style)
     else:
         draft = _short_post(ctx, rng, style)
-    draft["hashtags"] = _hashtags(ctx, rng)
+    draft["hashtags"] = _hashtags(ctx)
     draft.setdefault("cta", ctx.cta)
     return draft
 
 
 # ---------------------------------------------------------------- long form
-# Templates put keywords only where grammatical number does not matter ("with {kw}", "about {kw}"), so
-# "compostable coffee pods" and "email marketing" both read correctly.
 
 
 def _title(ctx: Ctx, rng: random.Random, style: str) -> str:
     kw = _title_case(ctx.primary)
     aud = _title_case(ctx.audience_short)
+    brand = ctx.brand_name
     ctype = ctx.piece["content_type"]
     if ctype == "press_release":
-        options = [f"{ctx.brand_name} Announces {kw}", f"{ctx.brand_name} Introduces {kw} for {aud}"]
+        options = [f"{brand} Announces {kw}", f"{brand} Introduces {kw} for {aud}"]
     elif ctype == "product_description":
-        options = [f"{kw} by {ctx.brand_name}", f"Meet {kw} from {ctx.brand_name}"]
+        options = [f"{kw} by {brand}", f"Meet {kw} from {brand}"]
     elif style == "template":
-        options = [f"{kw}: What to Know Before You Switch", f"The Simple Guide to {kw}"]
+        options = [f"{kw}: What to Know Before You Switch", f"{kw}: The Short Version"]
     else:
         options = [
-            f"{kw}: A Practical Guide for {aud}",
-            f"{kw}, Explained: What Works and Why",
-            f"A Friendly Guide to {kw}",
-            f"Getting {kw} Right: A Practical Guide",
+            f"{kw}: A Plain Guide for {aud}",
+            f"{kw}: The Facts for {aud}",
+            f"{kw}: What {brand} Can Tell You",
+            f"A Plain Guide to {kw}",
+            f"{kw}, Explained for {aud}",
         ]
-    fitting = [o for o in options if len(o) <= SEO_TITLE_MAX]
+    fitting = [o for o in options if len(o) <= SEO_TITLE_MAX and (ctx.brief_facts or "Facts" not in o)]
     if not fitting:
         return truncate_words(f"{kw}: A Guide", SEO_TITLE_MAX).rstrip("…")
     if ctx.variant_dimension in ("hook", "headline"):
@@ -254,175 +514,19 @@ def _title_case(text: str) -> str:
 
 
 def _meta_description(ctx: Ctx) -> str:
+    """The keyword and brand, then the facts (as many as fit), then the call to action."""
     low, high = META_DESCRIPTION_RANGE
-    extra = ", ".join(ctx.keywords[1:3])
-    candidates = [
-        f"What {ctx.audience_short} should know about {ctx.primary}: practical steps from {ctx.brand_name}"
-        + (f", covering {extra}," if extra else ",")
-        + " plus the mistakes to avoid.",
-        f"What to know about {ctx.primary}: practical steps from {ctx.brand_name}"
-        + (f", covering {extra}," if extra else ",")
-        + " plus the mistakes to avoid.",
-        f"What to know about {ctx.primary}: practical, honest steps from {ctx.brand_name}, plus the mistakes to avoid.",
-        f"A practical guide to {ctx.primary} from {ctx.brand_name}: what works, what to avoid and how to start.",
-    ]
-    for text in candidates:
-        if low <= len(text) <= high:
-            return text
-    shortest = min(candidates, key=len)
-    if len(shortest) > high:
-        return truncate_words(shortest, high)
-    return truncate_words(f"{shortest} {ctx.cta} today.", high)
-
-
-SECTION_HEADS_STANDARD = [
-    "{kw}: why it matters to {aud}",
-    "{question}",
-    "Getting started with {kw2}",
-    "Mistakes to avoid with {kw}",
-    "What to look for in {kw3}",
-    "How {brand} approaches {kw}",
-    "Measuring the difference",
-]
-SECTION_HEADS_TEMPLATE = [
-    "The problem",
-    "A better way",
-    "Step by step",
-    "What you get",
-]
-
-LONG_SENTENCES = [
-    "{opener} switching to {kw} is less about buying something new and more about making better everyday choices.",
-    "Many {aud} tell us their biggest frustration is {pain}.",
-    "That is exactly where {kw} can help.",
-    "Start small: pick one routine, change it, and see what happens over a few weeks.",
-    "When {aud} focus on {motivation}, the rest tends to follow.",
-    "A question we hear often is this one: {question}",
-    "The short answer is to choose an option that fits the way you already live.",
-    "You do not need to change everything at once to see a difference.",
-    "Look for clear labels, honest claims and a supplier who answers your questions.",
-    "Small, steady improvements add up faster than occasional big efforts.",
-    "At {brand}, we see this pattern again and again.",
-    "Think of it as a habit rather than a one-off project.",
-    "It helps to write down what you do today before you decide what to change.",
-    "Ask what happens to a product after you have finished with it.",
-    "Compare the options side by side, and weigh convenience against long-term cost.",
-    "Most people find the second week easier than the first.",
-    "Share what you learn with friends, because good habits spread.",
-    "If something does not work for you, adjust it rather than giving up.",
-    "Good choices should feel easy, not like a sacrifice.",
-    "The details matter: materials, sourcing and how things are made all play a part.",
-    "{opener} the best results come from consistency rather than perfection.",
-    "Quality and responsibility do not have to pull in opposite directions.",
-    "Plan a quick review after a month to see what has changed.",
-    "Questions are welcome, and curiosity is a great place to begin.",
-    "Every improvement is worth celebrating, however small.",
-    "Practical guidance beats perfect theory when your days are busy.",
-    "Everything we say about {kw} should be something you can check for yourself.",
-    "If you are new to {kw2}, begin with the basics and build from there.",
-    "For {aud}, the right choice is the one that survives a busy Monday morning.",
-    "We would rather give you honest answers about {kw} than clever slogans.",
-    "A little planning now saves a lot of frustration later.",
-    "The best routine is the one you will actually keep.",
-]
-
-TEMPLATE_STEPS = [
-    "First, look at what you use today and how often.",
-    "Second, switch one thing to a better option and keep everything else the same.",
-    "Third, give it a month and notice what has changed.",
-]
-
-
-class _Slots(dict):
-    """Template values; keyword slots are resolved only when a template uses them (budgeted)."""
-
-    def __init__(self, ctx: Ctx, values: dict[str, str]):
-        super().__init__(values)
-        self.ctx = ctx
-
-    def __missing__(self, key: str) -> str:
-        slots = {"kw": 0, "kw2": 1, "kw3": 2}
-        if key not in slots:
-            raise KeyError(key)
-        return self.ctx.keyword(slots[key])
-
-
-def _fill(template: str, ctx: Ctx, rng: random.Random) -> str:
-    question = rng.choice(ctx.questions).rstrip("?") + "?"
-    values = {
-        "aud": ctx.audience_short,
-        "brand": ctx.brand_name,
-        "pain": lower_first(rng.choice(ctx.pains).rstrip(".")),
-        "motivation": lower_first(rng.choice(ctx.motivations).rstrip(".")),
-        "question": upper_first(question),
-        "opener": rng.choice(TONE_OPENERS.get(ctx.tone, TONE_OPENERS["professional"])),
-        "cta": ctx.cta,
-    }
-    text = template.format_map(_Slots(ctx, values))
-    return re.sub(r"\.\.+", ".", upper_first(text))
-
-
-def _paragraph(ctx: Ctx, rng: random.Random, deck: Deck, n: int) -> str:
-    return " ".join(_fill(deck.draw(), ctx, rng) for _ in range(n))
-
-
-def _long_form(ctx: Ctx, rng: random.Random, style: str) -> dict[str, Any]:
-    spec = ctx.piece
-    target = (spec["min_words"] + spec["max_words"]) // 2
-    title = _title(ctx, rng, style)
-    deck = Deck(LONG_SENTENCES, rng)
-    if spec["content_type"] == "press_release":
-        intro = (
-            f"{ctx.brand_name} today announced {lower_first(ctx.topic_short)}. "
-            f"The launch is aimed at {ctx.audience_short} and centres on {ctx.primary}."
-        )
-    elif style == "template":
-        intro = (
-            f"If {lower_first(ctx.pains[0])} sounds familiar, you are not alone. This {_kind_word(spec['content_type'])} "
-            f"sets out the problem, a better way with {ctx.primary}, and the steps to get there."
-        )
-    else:
-        intro = (
-            f"{upper_first(ctx.questions[0].rstrip('?'))}? For {ctx.audience_short}, the answer shapes everyday "
-            f"decisions. In this {_kind_word(spec['content_type'])}, {ctx.brand_name} explains what to know about "
-            f"{ctx.primary}, where it helps most, and how to get started without the guesswork."
-        )
-    blocks = [intro]
-    if style == "template":
-        heads = list(SECTION_HEADS_TEMPLATE)
-    else:
-        heads = [
-            SECTION_HEADS_STANDARD[0],
-            *rng.sample(SECTION_HEADS_STANDARD[1:], k=len(SECTION_HEADS_STANDARD) - 1),
-        ]
-    used_heads: set[str] = set()
-    for head_template in heads:
-        if word_count("\n".join(blocks)) >= target - 60:
+    text = f"{upper_first(ctx.primary)} from {ctx.brand_name}:"
+    for fact in ctx.facts:
+        longer = f"{text} {soft_lower(fact)}." if text.endswith(":") else f"{text} {upper_first(fact)}."
+        if len(longer) > high:
             break
-        head = upper_first(_fill(head_template, ctx, rng))
-        if head in used_heads:
-            continue
-        used_heads.add(head)
-        if style == "template" and head_template == "Step by step":
-            paragraphs = [" ".join(TEMPLATE_STEPS), _paragraph(ctx, rng, deck, 3)]
-        else:
-            paragraphs = [_paragraph(ctx, rng, deck, rng.randint(3, 5)) for _ in range(2)]
-        blocks.append(f"## {head}\n\n" + "\n\n".join(paragraphs))
-    while word_count("\n".join(blocks)) < spec["min_words"]:
-        blocks.append(_paragraph(ctx, rng, deck, 4))
-    closing = f"## Next steps\n\n{_fill(deck.draw(), ctx, rng)} {ctx.cta}"
-    closing += f": {ctx.link}" if ctx.link else f" with {ctx.brand_name}."
-    blocks.append(closing)
-    body = "\n\n".join(blocks)
-    while word_count(body) > spec["max_words"] and len(blocks) > 3:
-        blocks.pop(-2)
-        body = "\n\n".join(blocks)
-    return {
-        "title": title,
-        "seo_title": title,
-        "meta_description": _meta_description(ctx),
-        "body": body,
-    }
+        text = longer
+    for extra in (f" {ctx.cta.rstrip('.')}.", f" For {ctx.audience_short}.", f" {upper_first(ctx.topic)}."):
+        if len(text) >= low:
+            break
+        text = (text.rstrip(":") + ("." if text.endswith(":") else "")) + extra
+    return text if len(text) <= high else truncate_words(text, high)
 
 
 def _kind_word(content_type: str) -> str:
@@ -431,52 +535,169 @@ def _kind_word(content_type: str) -> str:
     )
 
 
+def _intro(ctx: Ctx, rng: random.Random, style: str) -> str:
+    ctype = ctx.piece["content_type"]
+    if ctype == "press_release":
+        centre = "" if contains(ctx.thing, ctx.primary) else f" and centres on {ctx.primary}"
+        return f"{ctx.brand_name} today announced {ctx.thing}. It is aimed at {ctx.audience_short}{centre}."
+    hook = f"Do you {ctx.situation}?" if ctx.situation else (ctx.questions[:1] or [""])[0]
+    parts = [hook] if hook else []
+    if style == "template":
+        parts.append(_fill("{Thing}, step by step, for {aud}.", ctx, rng))
+        return " ".join(parts)
+    parts.append(_fill(by_campaign(TOPIC_LINES, ctx, "topic"), ctx, rng))
+    parts.append(_fill(by_campaign(AUDIENCE_LINES, ctx, "audience"), ctx, rng))
+    if ctx.brief_facts:  # without facts there are none to promise
+        parts.append(_fill(by_campaign(PROMISE_LINES, ctx, "promise"), ctx, rng))
+    return " ".join(parts)
+
+
+def _fact_paragraph(ctx: Ctx, frames: Frames, facts: list[str]) -> str:
+    return " ".join(ctx.say(frames, f) for f in facts)
+
+
+def _long_form(ctx: Ctx, rng: random.Random, style: str) -> dict[str, Any]:
+    spec = ctx.piece
+    target = (spec["min_words"] + spec["max_words"]) // 2
+    title = _title(ctx, rng, style)
+    frames = Frames(ctx, rng)
+    blocks = [_intro(ctx, rng, style)]
+    sections = _template_sections(ctx, rng) if style == "template" else _standard_sections(ctx, rng, frames)
+    for head, text in sections:
+        if word_count("\n".join(blocks)) >= target - 40:
+            break
+        if text:
+            blocks.append(f"## {upper_first(head)}\n\n{text}")
+    # more on the facts while they last (each stated at most three times in the piece), never padding
+    used = {b.split("\n", 1)[0] for b in blocks}
+    heads = [
+        h
+        for h in random.Random(seed_for(ctx.campaign, "more")).sample(MORE_HEADS, k=len(MORE_HEADS))
+        if f"## {_fill(h, ctx, random.Random(0))}" not in used
+    ]
+    while word_count("\n".join(blocks)) < spec["min_words"] and heads and style != "template":
+        facts = _take(ctx, ctx.brief_facts, 4, 3)
+        if not facts:
+            break
+        blocks.append(f"## {_fill(heads.pop(), ctx, rng)}\n\n{_fact_paragraph(ctx, frames, facts)}")
+    closing = _fill(by_campaign(CTA_LINES, ctx, "cta"), ctx, rng)
+    closing += f": {ctx.link}" if ctx.link else "."
+    blocks.append(f"## Next steps\n\n{closing}")
+    body = "\n\n".join(blocks)
+    while word_count(body) > spec["max_words"] and len(blocks) > 3:
+        blocks.pop(-2)
+        body = "\n\n".join(blocks)
+    body = _spare_keyword(body, ctx)
+    return {
+        "title": title,
+        "seo_title": title,
+        "meta_description": _meta_description(ctx),
+        "body": body,
+    }
+
+
+def _spare_keyword(body: str, ctx: Ctx) -> str:
+    """A short piece (the brief gave few facts) names its subject often: past two mentions of the primary
+    keyword above 2 % of the words, later mentions of the subject become its keyword-free alias."""
+    pattern = re.compile(re.escape(ctx.thing), re.I)
+    if not contains(ctx.thing, ctx.primary) or ctx.alias == ctx.thing:
+        return body
+    while True:
+        found = list(re.finditer(rf"(?<!\w){re.escape(ctx.primary)}(?!\w)", body, re.I))
+        if len(found) < 3 or 100 * len(found) * len(ctx.primary.split()) / max(1, word_count(body)) < 2.0:
+            return body
+        things = [m for m in pattern.finditer(body) if m.start() > found[1].start()]
+        if not things:
+            return body
+        m = things[-1]
+        start_of_sentence = (
+            m.start() == 0
+            or body[: m.start()].rstrip()[-1:] in ".?!:#\n"
+            or (body[: m.start()].endswith("\n"))
+        )
+        alias = upper_first(ctx.alias) if start_of_sentence else ctx.alias
+        body = body[: m.start()] + alias + body[m.end() :]
+
+
+def _standard_sections(ctx: Ctx, rng: random.Random, frames: Frames) -> list[tuple[str, str]]:
+    sections: list[tuple[str, str]] = []
+    facts = ctx.brief_facts
+    if facts:
+        for f in facts:
+            ctx.fact_uses[f] = ctx.fact_uses.get(f, 0) + 1
+        bullets = "\n".join(f"- {upper_first(f)}." for f in facts)
+        sections.append((_fill(by_campaign(FACT_HEADS, ctx, "facts"), ctx, rng), bullets))
+    for question in ctx.questions[:4]:
+        relevant = [f for f in facts if set(content_terms(question)) & set(content_terms(f))]
+        answer = _take(ctx, relevant, 3, 2, prefer=question)
+        if answer:
+            sections.append((question, _fact_paragraph(ctx, frames, answer)))
+    who = [f"{upper_first(ctx.thing)}: for {ctx.lower_unless_name(ctx.audience)}."]
+    if len(ctx.keywords) > 1 and ctx.brief_facts:  # the lines point at the facts
+        who.append(_fill(by_campaign(KEYWORD_LINES, ctx, "keywords"), ctx, rng))
+    # without facts every word around the brand's (shared) fact is the campaign's own: the audience
+    # heading names the audience, and the brand's fact comes first, under a heading naming the subject
+    heads = AUDIENCE_HEADS if facts else [h for h in AUDIENCE_HEADS if "{aud}" in h]
+    sections.append((_fill(by_campaign(heads, ctx, "who"), ctx, rng), " ".join(w for w in who if w)))
+    quotes = [f'"{t["quote"].strip()}" ({t["author"].strip()})' for t in ctx.testimonials]
+    if quotes:
+        sections.append((by_campaign(QUOTE_HEADS, ctx, "quotes"), "\n\n".join(quotes)))
+    # the brand's facts are shared by every campaign: one, the closest to this topic, keeps pillars apart
+    brand_facts = _take(ctx, ctx.brand_facts, 1, 1, prefer=" ".join([ctx.topic, *ctx.keywords, *facts]))
+    if brand_facts and not facts:
+        sections.insert(0, (f"Who is behind {ctx.alias}", f"{upper_first(brand_facts[0])}."))
+    elif brand_facts:
+        sections.append(
+            (
+                _fill(by_campaign(BRAND_HEADS, ctx, "brand"), ctx, rng),
+                _fact_paragraph(ctx, frames, brand_facts),
+            )
+        )
+    rest = _take(ctx, facts, 4, 2)
+    if rest:
+        sections.append(
+            (_fill(by_campaign(MORE_HEADS, ctx, "rest"), ctx, rng), _fact_paragraph(ctx, frames, rest))
+        )
+    return sections
+
+
+def _template_sections(ctx: Ctx, rng: random.Random) -> list[tuple[str, str]]:
+    facts = ctx.brief_facts or [s.rstrip(".") for s in brief_lines(ctx)[:1]] + ctx.brand_facts[:1]
+    question = f"Do you {ctx.situation}?" if ctx.situation else f"Looking at {ctx.primary}?"
+    steps = [
+        f"- Read about {ctx.alias}.",
+        f"- {ctx.cta.rstrip('.')}" + (f": {ctx.link}" if ctx.link else "."),
+    ]
+    return [
+        ("The question", f"{question} {upper_first(ctx.topic)}."),
+        ("The answer", f"{upper_first(ctx.thing)}, from {ctx.brand_name}."),
+        ("Step by step", "\n".join(steps)),
+        ("What you get", "\n".join(f"- {upper_first(f)}." for f in facts)),
+    ]
+
+
 # ---------------------------------------------------------------- short posts
 
-HOOKS = [
-    "{question}",
-    "Tired of {pain}?",
-    "{opener} {kw} can be simpler than you think.",
-    "What if getting {kw} right took five minutes?",
-    "3 things {aud} often get wrong about {kw}.",
-]
-VALUE_LINES = [
-    "Our new guide explains {kw2} in plain English.",
-    "Small switches add up to {motivation}.",
-    "We break down what works, what doesn't, and where to start.",
-    "No jargon, just practical steps you can use today.",
-    "Made for {aud} who want {motivation}.",
-    "Honest answers, no hype.",
-]
-# the problem-solution template's three beats, each with several phrasings (picked by the piece's seed,
-# so two campaigns built on the same template do not read alike)
-TEMPLATE_PROBLEM = ["Tired of {pain}?", "Still dealing with {pain}?", "Done with {pain}?", "Sick of {pain}?"]
-TEMPLATE_TURN = [
-    "There is an easier way.",
-    "It does not have to be hard.",
-    "We made it simple.",
-    "Good news: it gets easier.",
-]
-TEMPLATE_ANSWER = ["Meet {kw}.", "Say hello to {kw}.", "Try {kw}.", "Discover {kw}."]
+HOOKS = ["{situation}", "{question}", "{Kw}, from {brand}.", "New from {brand}: {thing}.", "Meet {thing}."]
 PLATFORM_CLOSERS = {
-    "instagram": "Save this for later and share it with a friend who needs it.",
-    "facebook": "What would you add? Tell us in the comments.",
-    "linkedin": "How does your team approach this? We'd love to hear.",
-    "pinterest": "Pin it for your next shopping list.",
+    "instagram": "Save this for later.",
+    "facebook": "Questions? Comment below.",
+    "linkedin": "Questions? Comment below.",
+    "pinterest": "Pin it for later.",
 }
-AD_HEADLINES = [
-    "{kw}, made simple.",
-    "Meet {kw} from {brand}.",
-    "{kw} without the compromise.",
-    "The easy switch to {kw}.",
-    "Better {kw3}, starting today.",
-]
-AD_LINES = [
-    "Designed for {aud}.",
-    "Get {motivation} without the hassle.",
-    "Honest answers and no hype.",
-    "Simple, friendly and made for your routine.",
-]
+TEMPLATE_TURN = ["Here is the short version.", "Here are the facts.", "Read on.", "In short:"]
+AD_HEADLINES = ["{Kw}, from {brand}.", "Meet {thing}.", "{Kw}: the facts.", "New from {brand}: {thing}."]
+
+
+def _hook_options(ctx: Ctx) -> list[str]:
+    options = []
+    for hook in HOOKS:
+        if hook == "{situation}" and not ctx.situation:
+            continue
+        if hook == "{question}" and not ctx.questions:
+            continue
+        options.append(hook)
+    return options
 
 
 def _variant_opening(options: list[str], ctx: Ctx, offset: int) -> str:
@@ -485,33 +706,50 @@ def _variant_opening(options: list[str], ctx: Ctx, offset: int) -> str:
     variant = ctx.variant or {}
     if ctx.variant_dimension in ("hook", "headline") and variant.get("keyword"):
         original = rotate(options, ctx, 0)
-        keeping = [o for o in options if "{kw}" in o and o != original]
+        keeping = [o for o in options if "{Kw}" in o and o != original]
         if keeping:
             return rotate(keeping, ctx, int(variant.get("index", 1)) - 1)
     return rotate(options, ctx, offset)
 
 
+def _hook(template: str, ctx: Ctx, rng: random.Random) -> str:
+    situation = f"Do you {ctx.situation}?" if ctx.situation else ""
+    question = ctx.questions[0] if ctx.questions else ""
+    return _fill(template, ctx, rng, situation=situation, question=question)
+
+
 def _short_post(ctx: Ctx, rng: random.Random, style: str) -> dict[str, Any]:
     spec = ctx.piece
     limit = spec.get("char_limit") or 5000
-    dimension = (ctx.variant or {}).get("dimension")
+    dimension = ctx.variant_dimension
     shift = (ctx.variant or {}).get("index", 0) if dimension in ("hook", "headline") else 0
+    frames = Frames(ctx, rng)
+    # each platform leads with a different point of the pillar
+    points = ctx.points
+    start = seed_for(ctx.piece["piece_id"]) % len(points) if points else 0
+    points = points[start:] + points[:start]
     if spec["content_type"] == "ad_copy":
         offset = shift + (2 if style == "template" else 0)
-        headline = _fill(_variant_opening(AD_HEADLINES, ctx, offset), ctx, rng)
-        lines = [headline, _fill(rotate(AD_LINES, ctx, 1 if style == "template" else 0), ctx, rng)]
+        ads = AD_HEADLINES if ctx.brief_facts else [h for h in AD_HEADLINES if "facts" not in h]
+        headline = _fill(_variant_opening(ads, ctx, offset), ctx, rng)
+        lines = [headline, *(ctx.say(frames, p) for p in points[:1])]
     elif style == "template":
-        lines = [
-            _fill(rng.choice(TEMPLATE_PROBLEM), ctx, rng),
-            rng.choice(TEMPLATE_TURN),
-            _fill(rng.choice(TEMPLATE_ANSWER), ctx, rng),
-        ]
+        hook = f"Do you {ctx.situation}?" if ctx.situation else f"Looking at {ctx.primary}?"
+        keyed = [p for p in points if contains(p, ctx.primary)]
+        lines = [hook, *(upper_first(p) + "." for p in (keyed or points)[:1])]
+        turn = rng.choice([t for t in TEMPLATE_TURN if ctx.brief_facts or "facts" not in t])
+        if len(" ".join(lines)) + len(turn) + len(ctx.cta) + len(ctx.link or "") < limit - 70:
+            lines.insert(1, turn)
     else:
-        lines = [_fill(_variant_opening(HOOKS, ctx, shift), ctx, rng)]
-        lines += [_fill(t, ctx, rng) for t in rng.sample(VALUE_LINES, k=2)]
+        lines = [_hook(_variant_opening(_hook_options(ctx), ctx, shift), ctx, rng)]
+        lines += [ctx.say(frames, p) for p in points[:2]]
         closer = PLATFORM_CLOSERS.get(spec["platform"])
         if closer:
             lines.append(closer)
+    if not contains(" ".join(lines), ctx.primary):
+        keyed = next((p for p in points if contains(p, ctx.primary)), None)
+        if keyed is not None:
+            lines.insert(1, ctx.say(frames, keyed))
     cta = (
         ctx.cta
         if dimension != "cta" or (ctx.variant or {}).get("cta")
@@ -520,16 +758,32 @@ def _short_post(ctx: Ctx, rng: random.Random, style: str) -> dict[str, Any]:
     closing = f"{cta}: {ctx.link}" if ctx.link else f"{cta}."
     body_lines = [*lines, closing]
     body = " ".join(body_lines)
+    closer = (
+        PLATFORM_CLOSERS.get(spec["platform"])
+        if lines[-1:] == [PLATFORM_CLOSERS.get(spec["platform"])]
+        else None
+    )
     # drop value lines (never the hook or the call to action) until it fits
     while (word_count(body) > spec["max_words"] or len(body) > limit - 60) and len(body_lines) > 2:
         body_lines.pop(-2)
         body = " ".join(body_lines)
-    deck = Deck(LONG_SENTENCES, rng)
-    while word_count(body) < spec["min_words"] and style != "template":
-        extra = _fill(deck.draw(), ctx, rng)
-        if len(body) + len(extra) > limit - 60:
+    extra_points = iter(points[2:] if style != "template" else [])
+    while word_count(body) < spec["min_words"]:
+        point = next(extra_points, None)
+        if point is None:
             break
-        body_lines.insert(-1, extra)
+        extra = ctx.say(frames, point)
+        if len(body) + len(extra) > limit - 60 or word_count(f"{body} {extra}") > spec["max_words"]:
+            break
+        at = len(body_lines) - (2 if closer and body_lines[-2] == closer else 1)
+        body_lines.insert(at, extra)
+        body = " ".join(body_lines)
+    # the brief's sentences name the subject, and the subject may hold the keyword: keep it under three
+    while len(re.findall(rf"(?<!\w){re.escape(ctx.primary)}(?!\w)", body, re.I)) >= 3:
+        keyed = [i for i, line in enumerate(body_lines[1:-1], 1) if contains(line, ctx.primary)]
+        if not keyed or len(body_lines) <= 3:
+            break
+        body_lines.pop(keyed[-1])
         body = " ".join(body_lines)
     return {"title": truncate_words(lines[0], 80), "body": body, "cta": cta}
 
@@ -539,45 +793,34 @@ def _short_post(ctx: Ctx, rng: random.Random, style: str) -> dict[str, Any]:
 
 def _email(ctx: Ctx, rng: random.Random, style: str) -> dict[str, Any]:
     spec = ctx.piece
+    kw = upper_first(ctx.primary)
     subject_opts = [
-        f"{upper_first(ctx.primary)}: your quick guide",
+        f"{kw}: the facts in brief" if ctx.brief_facts else f"{kw}, in brief",
         f"New from {ctx.brand_name}: {ctx.primary}",
-        f"5 minutes to better {ctx.primary}",
+        f"{kw}, explained",
     ]
-    index = (
-        (ctx.variant or {}).get("index", 0)
-        if (ctx.variant or {}).get("dimension") in ("hook", "headline")
-        else 0
-    )
+    index = (ctx.variant or {}).get("index", 0) if ctx.variant_dimension in ("hook", "headline") else 0
     subject = subject_opts[index % len(subject_opts)] if style != "template" else subject_opts[1]
     subject = truncate_words(subject, EMAIL_SUBJECT_MAX)
     pre_low, pre_high = EMAIL_PREHEADER_RANGE
-    preheader = truncate_words(
-        f"Practical tips on {ctx.primary} for {ctx.audience_short}, plus one easy first step.", pre_high
-    )
+    preheader = f"What {ctx.brand_name} can tell {ctx.audience_short} about {ctx.primary}, and the next step."
     if len(preheader) < pre_low:
-        preheader = truncate_words(preheader + " Read it in under five minutes.", pre_high)
-    deck = Deck(LONG_SENTENCES, rng)
-    benefits = [f"- {_fill(t, ctx, rng)}" for t in rng.sample(VALUE_LINES[:5], k=3)]
+        preheader = f"{preheader} {ctx.cta.rstrip('.')}."
+    preheader = truncate_words(preheader, pre_high)
+    frames = Frames(ctx, rng)
+    points = ctx.points
+    opening = f"Do you {ctx.situation}?" if ctx.situation else _fill("{Thing}, from {brand}.", ctx, rng)
+    parts = ["Hi there,", f"{opening} {_fill(by_campaign(TOPIC_LINES, ctx, 'email-topic'), ctx, rng)}"]
     if style == "template":
-        parts = [
-            "Hi there,",
-            f"If {lower_first(ctx.pains[0])} sounds familiar, this email is for you.",
-            f"There is a better way, and it starts with {ctx.primary}. Here is how to get going:\n"
-            + "\n".join(f"- {s}" for s in TEMPLATE_STEPS),
-            _paragraph(ctx, rng, deck, 3),
-        ]
+        parts.append("The short version:\n" + "\n".join(f"- {upper_first(p)}." for p in points[:4]))
     else:
-        parts = [
-            "Hi there,",
-            _paragraph(ctx, rng, deck, 3),
-            "Here's what you'll find inside:\n" + "\n".join(benefits),
-            _paragraph(ctx, rng, deck, 3),
-        ]
-    target = (spec["min_words"] + spec["max_words"]) // 2
-    while word_count("\n\n".join(parts)) < target - 30:
-        parts.append(_paragraph(ctx, rng, deck, 3))
-    parts.append(f"{ctx.cta}: {ctx.link}" if ctx.link else f"{ctx.cta} by replying to this email.")
+        parts.append("In brief:\n" + "\n".join(f"- {upper_first(p)}." for p in points[:3]))
+        rest = points[3:]
+        target = (spec["min_words"] + spec["max_words"]) // 2
+        while rest and word_count("\n\n".join(parts)) < target - 30:
+            parts.append(_fact_paragraph(ctx, frames, rest[:3]))
+            rest = rest[3:]
+    parts.append(f"{ctx.cta}: {ctx.link}" if ctx.link else f"{ctx.cta}: reply about {ctx.alias}.")
     parts.append(f"Warm regards,\nThe {ctx.brand_name} team")
     footer = ctx.brand.get("required_disclosures", {}).get("email")
     if footer:
@@ -587,27 +830,31 @@ def _email(ctx: Ctx, rng: random.Random, style: str) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- video
 
-VISUALS = [
-    "close-up of the product",
-    "quick cut of a busy morning",
-    "on-screen text with the key tip",
-    "presenter speaking to camera",
-    "before / after split screen",
-]
+# each names the subject (its last word: "app", "classes"), so "[SCENE n] (...)" and the words around
+# it never make a 5-word phrase shared by every campaign
+VISUALS = ["{noun} close-up", "{noun} on screen", "presenter, {noun}", "{noun} in use", "{noun} packshot"]
 
 
 def _video(ctx: Ctx, rng: random.Random, style: str) -> dict[str, Any]:
     spec = ctx.piece
-    hook = _fill(rotate(HOOKS, ctx, (ctx.variant or {}).get("index", 0)), ctx, rng)
+    options = _hook_options(ctx)
+    hook = _hook(rotate(options, ctx, (ctx.variant or {}).get("index", 0)), ctx, rng)
     scenes = [f"[HOOK] {hook}"]
-    deck = Deck(LONG_SENTENCES, rng)
+    frames = Frames(ctx, rng)
     target = (spec["min_words"] + spec["max_words"]) // 2
+    points = list(ctx.points)
+    if ctx.thing.lower() in hook.lower():  # the hook named the subject: "It is for ..." reads easier
+        said = f"{upper_first(ctx.thing)} is for "
+        points = ["It is for " + p[len(said) :] if p.startswith(said) else p for p in points]
     n = 1
-    while word_count("\n".join(scenes)) < target - 25:
-        scenes.append(f"[SCENE {n}] ({VISUALS[(n - 1) % len(VISUALS)]}) {_paragraph(ctx, rng, deck, 2)}")
+    while points and word_count("\n".join(scenes)) < target - 25:
+        take, points = points[:2], points[2:]
+        visual = VISUALS[(n - 1) % len(VISUALS)].format(noun=ctx.thing.split()[-1])
+        scenes.append(f"[SCENE {n}] ({visual}) {_fact_paragraph(ctx, frames, take)}")
         n += 1
     scenes.append(
-        f"[CTA] {ctx.cta}" + (f" at {ctx.link}" if ctx.link else f". Follow {ctx.brand_name} for more.")
+        f"[CTA] {ctx.cta}"
+        + (f" at {ctx.link}" if ctx.link else f", {ctx.audience_short}: follow {ctx.brand_name}.")
     )
     return {"title": truncate_words(hook, 90), "body": "\n\n".join(scenes), "hook": hook}
 
@@ -615,7 +862,7 @@ def _video(ctx: Ctx, rng: random.Random, style: str) -> dict[str, Any]:
 # ---------------------------------------------------------------- hashtags
 
 
-def _hashtags(ctx: Ctx, rng: random.Random) -> list[str]:
+def _hashtags(ctx: Ctx) -> list[str]:
     rule_max = int(ctx.piece.get("max_hashtags", 0))
     if rule_max <= 0:
         return []
@@ -627,3 +874,17 @@ def _hashtags(ctx: Ctx, rng: random.Random) -> list[str]:
     tags.extend(ctx.brand.get("default_hashtags", []))
     unique = list(dict.fromkeys(tags))
     return unique[:rule_max]
+
+
+def pillar_points(body: str, limit: int = 12) -> list[str]:
+    """The pillar's statements a derived piece may reuse: its sentences (no headings, no questions, no
+    links), short enough to stand alone."""
+    out = []
+    for line in body.splitlines():
+        if line.startswith("#"):
+            continue
+        for s in sentences(line):
+            if s.endswith("?") or "http" in s or not 4 <= len(s.split()) <= 30:
+                continue
+            out.append(s)
+    return list(dict.fromkeys(out))[:limit]

@@ -136,6 +136,31 @@ def services_required() -> bool:
     return os.environ.get("SPLANTS_REQUIRE_SERVICES", "") == "1"
 
 
+def debian_program(program: str, package: str | None = None) -> str:
+    """Path of a program from Debian's packages (chromium, faketime ...), installed by the test setup when
+    missing and possible (as root, with apt-get); skips otherwise, or fails when
+    ``SPLANTS_REQUIRE_SERVICES=1`` (CI), because CI and a new machine start without it."""
+    import shutil
+    import subprocess
+
+    found = shutil.which(program)
+    if found:
+        return found
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", package or program]
+        if subprocess.run(install, env=env, capture_output=True).returncode != 0:
+            subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True)
+            subprocess.run(install, env=env, capture_output=True)
+        found = shutil.which(program)
+    if not found:
+        message = f"Debian's {package or program} is not installed and could not be installed"
+        if services_required():
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
+
+
 def require_service(name: str, host: str = "127.0.0.1", port: int = 0) -> None:
     """Skip when a local service is not reachable, unless CI says it must be (then fail)."""
     try:

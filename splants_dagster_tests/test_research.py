@@ -15,6 +15,7 @@ from splants_dagster.research import (
     rank_keywords,
     research_campaign,
 )
+from splants_dagster.research_fetch import ALLOW_ENV
 from splants_dagster_tests.helpers import FakeServer, Reply
 
 PAGE = b"""<html><head><title>Oat Milk Guide</title></head><body><nav>Home | Shop</nav>
@@ -59,7 +60,11 @@ def test_extract_html_drops_boilerplate():
     assert "froths well" in text and "Cookie banner" not in text
 
 
-def test_sources_from_url_and_file_and_failures():
+def test_sources_from_url_and_file_and_failures(monkeypatch):
+    monkeypatch.setenv(
+        ALLOW_ENV, "127.0.0.1"
+    )  # loopback is refused unless allowed (robustness/test_sources.py)
+
     def handler(req):
         if req.path == "/guide":
             return Reply(raw=PAGE, headers={"content-type": "text/html; charset=utf-8"})
@@ -68,7 +73,7 @@ def test_sources_from_url_and_file_and_failures():
     with FakeServer(handler) as server, http_client(5) as client:
         docs = load_sources(
             [f"{server.url}/guide", f"{server.url}/missing", "sources/competitor-podco.html", "nope.html"],
-            lambda ref: PROJECT_ROOT / "data" / ref,
+            PROJECT_ROOT / "data",
             client,
         )
     by_ref = {d.ref.rsplit("/", 1)[-1]: d for d in docs}
@@ -94,7 +99,7 @@ def test_research_with_sources_finds_gaps_both_ways():
     b = brief(sources=["sources/competitor-podco.html", "sources/competitor-greencup.html"])
     brand = load_brand(PROJECT_ROOT / "data" / "brand.yaml")
     with http_client() as client:
-        docs = load_sources(b.sources, lambda ref: PROJECT_ROOT / "data" / ref, client)
+        docs = load_sources(b.sources, PROJECT_ROOT / "data", client)
     provider = Counting()
     research = asyncio.run(research_campaign(b, brand, docs, provider))
     assert provider.calls == 2

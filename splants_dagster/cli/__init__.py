@@ -12,6 +12,7 @@ import sys
 
 import typer
 
+from splants_dagster import settings
 from splants_dagster.briefs import BriefError
 from splants_dagster.cli.common import err_console, styled
 
@@ -33,7 +34,12 @@ _register_all()
 
 def main() -> None:
     try:
+        settings.check()  # every SPLANTS_* variable, before any command: one line per bad one, exit 2
         app()
+    except settings.SettingsError as err:
+        for line in err.problems:
+            err_console.print(styled((line, "red")))
+        sys.exit(2)
     except BriefError as err:
         err_console.print(styled((str(err), "red")))
         sys.exit(1)

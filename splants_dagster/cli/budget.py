@@ -3,6 +3,7 @@ analysts' snapshot and budget.yaml / the environment, the same policy generation
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 
@@ -10,6 +11,7 @@ import typer
 from rich.table import Table
 
 from splants_dagster.cli.common import console, err_console, styled
+from splants_dagster.cli.status import read_warehouse
 from splants_dagster.costs import ledger
 from splants_dagster.costs.config import BUDGET_FILE, BudgetConfigError, env_overrides, load_budget_config
 from splants_dagster.costs.policy import CampaignSpend, crossed_thresholds, decide, money, month_key
@@ -35,7 +37,8 @@ def budget(
     now = dt.datetime.now(dt.UTC)
     store = Warehouse(paths)
     cap = config.campaign_cap(campaign)
-    with store.read() as conn:
+    with contextlib.ExitStack() as stack:
+        conn = read_warehouse(stack, store)
         status = ledger.month_status(conn, now, config)
         campaign_usd = ledger.campaign_spend(conn, campaign) if campaign else None
         recorded = ledger.latest_status(conn, month_key(now))

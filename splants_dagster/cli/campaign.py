@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections import Counter
 from pathlib import Path
@@ -9,7 +10,16 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from splants_dagster.briefs import BriefError, load_brief, scan_briefs
+from splants_dagster.briefs import (
+    BriefRegistry,
+    ScannedBrief,
+    current_date,
+    load_brief,
+    read_brief,
+    scan_briefs,
+    shown,
+    window_problem,
+)
 from splants_dagster.cli.common import console, dagster_instance, err_console, run_with_progress, styled
 from splants_dagster.paths import DataPaths
 from splants_dagster.platforms import CONTENT_TYPES, PLATFORMS, TONES
@@ -43,11 +53,13 @@ def campaign_new(
     sources: str = typer.Option("", help="comma-separated URLs or files under the data dir"),
     link: str = typer.Option(None, help="landing URL"),
     cta: str = typer.Option(None, "--cta", help="call to action"),
+    fact: list[str] = typer.Option(
+        None, "--fact", help="an approved statement the copy may rely on (repeat for several)"
+    ),
     paid: bool = typer.Option(False, help="sponsored placement (adds the disclosure)"),
     force: bool = typer.Option(False, help="overwrite an existing brief file"),
 ):
     """Write a new, validated brief to $SPLANTS_DATA_DIR/campaigns/<id>.yaml (asks for what is missing)."""
-    import datetime as dt
     import sys
 
     import yaml
@@ -76,20 +88,30 @@ def campaign_new(
         "platforms": _csv(ask(platforms, "platforms", default="blog,twitter,linkedin,email")),
         "content_types": _csv(ask(content_types, "content-types", default="blog,social_post,email")),
         "tone": tone,
-        "start_date": ask(start_date, "start-date", default=str(dt.date.today() + dt.timedelta(days=7))),
+        "start_date": ask(start_date, "start-date", default=str(current_date() + dt.timedelta(days=7))),
         "duration_days": ask(duration_days, "duration-days", default=14, cast=int),
     }
-    optional = {"sources": _csv(sources), "link": link, "call_to_action": cta, "paid": paid or None}
+    optional = {
+        "sources": _csv(sources),
+        "link": link,
+        "call_to_action": cta,
+        "paid": paid or None,
+        "facts": list(fact or []),
+    }
     data.update({k: v for k, v in optional.items() if v})
+    paths = DataPaths.at()
     try:
         brief = CampaignBrief.model_validate(data)
+        late = window_problem(brief, paths.campaigns_dir / f"{brief.id}.yaml", current_date(), {})
+        problems = [late] if late else []
     except ValidationError as exc:
+        problems = _problems(exc, data)
+    if problems:
         table = Table("field", "value", "problem", title="the brief is not valid", title_style="bold red")
-        for problem in _problems(exc, data):
-            table.add_row(problem.field, repr(problem.value)[:60], problem.message)
+        for problem in problems:
+            table.add_row(problem.field, shown(problem.value, 60), problem.message)
         console.print(table)
-        raise typer.Exit(1) from None
-    paths = DataPaths.at()
+        raise typer.Exit(1)
     target = paths.campaigns_dir / f"{brief.id}.yaml"
     if target.exists() and not force:
         err_console.print(styled((f"{target} exists", "red"), ": use --force to overwrite it"))
@@ -104,49 +126,95 @@ def campaign_new(
     )
 
 
+def _window(scanned: ScannedBrief) -> str:
+    brief = scanned.brief
+    assert brief is not None
+    last = brief.end_date - dt.timedelta(days=1)
+    text = f"{brief.start_date} to {last} ({brief.duration_days} days)"
+    return text + (f", demo dates from {scanned.relative!r}" if scanned.relative else "")
+
+
 @campaign_app.command("validate")
 def campaign_validate(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="a brief YAML file"),
+    files: list[Path] = typer.Argument(..., exists=True, dir_okay=False, help="brief YAML file(s)"),
 ):
-    """Validate one brief; exit code 0 when valid, 1 with the field and value of every problem otherwise."""
-    try:
-        brief, _sha = load_brief(file)
-    except BriefError as err:
-        table = Table("field", "value", "problem", title=f"{file}: invalid brief", title_style="bold red")
-        for problem in err.problems:
-            table.add_row(problem.field, repr(problem.value)[:60], problem.message)
-        console.print(table)
-        raise typer.Exit(1) from None
-    console.print(
-        styled(
-            ("valid", "green"),
-            f" {file}: id={brief.id}, {len(brief.platforms)} platforms, "
-            f"{len(brief.content_types)} content types, starts {brief.start_date} for {brief.duration_days} days",
+    """Validate briefs; exit code 0 when all are valid, 1 with the field and value of every problem otherwise.
+
+    A demo brief's relative start date is shown resolved (as recorded by the last sync, if any)."""
+    today = current_date()
+    invalid = 0
+    for file in files:
+        scanned = read_brief(file, today=today, entries=BriefRegistry.beside(file.parent).load())
+        if scanned.error is not None:
+            invalid += 1
+            table = Table("field", "value", "problem", title=f"{file}: invalid brief", title_style="bold red")
+            for problem in scanned.error.problems:
+                table.add_row(problem.field, shown(problem.value, 60), problem.message)
+            console.print(table)
+            err_console.print(styled(("invalid brief", "red"), f" {scanned.error}"))
+            continue
+        brief = scanned.brief
+        assert brief is not None
+        console.print(
+            styled(
+                ("valid", "green"),
+                f" {file}: id={brief.id}, {len(brief.platforms)} platforms, "
+                f"{len(brief.content_types)} content types, runs {_window(scanned)}",
+            )
         )
-    )
+        _print_claims(brief)
+    if invalid:
+        raise typer.Exit(1)
+
+
+def _print_claims(brief) -> None:
+    """What the copy may state: the brief's facts, its testimonials (only consented ones are quoted) and
+    its sources with their roles (docs/content.md)."""
+    console.print(f"facts ({len(brief.facts)}):" if brief.facts else "facts: none (the copy states no facts)")
+    for item in brief.facts:
+        console.print(f"  - {item}")
+    for t in brief.testimonials:
+        state = ("consented", "green") if t.consent else ("no consent: never quoted", "yellow")
+        console.print(styled(f'  testimonial "{t.quote}" ({t.author}): ', state))
+    for entry in brief.source_entries():
+        console.print(f"  source ({entry.role}): {entry.ref}")
 
 
 @campaign_app.command("sync")
-def campaign_sync():
-    """Register every valid brief in $SPLANTS_DATA_DIR/campaigns as a Dagster partition (what the sensor does)."""
+def campaign_sync(
+    strict: bool = typer.Option(False, "--strict", help="exit 1 when any brief is invalid"),
+):
+    """Register every valid brief in $SPLANTS_DATA_DIR/campaigns as a Dagster partition (what the sensor does).
+
+    Bad briefs are listed on stderr (file, field, value) and skipped; the others are registered. Exit code
+    0 when at least one brief is valid (or there are none), 1 when every brief file is invalid, or with
+    --strict when any is."""
     from splants_dagster.defs.partitions import CAMPAIGNS
 
     paths = DataPaths.at()
-    scanned = scan_briefs(paths.campaigns_dir)
+    scanned = scan_briefs(paths.campaigns_dir, record=True)
     instance = dagster_instance()
     known = set(instance.get_dynamic_partitions(CAMPAIGNS))
     valid = [s.brief.id for s in scanned if s.brief]
+    bad = [s for s in scanned if s.error]
     new = [cid for cid in valid if cid not in known]
     if new:
         instance.add_dynamic_partitions(CAMPAIGNS, new)
-    table = Table("file", "campaign", "status")
+    table = Table("file", "campaign", "status", "window")
     for s in scanned:
         if s.brief:
-            table.add_row(s.path.name, s.brief.id, "registered now" if s.brief.id in new else "registered")
+            status = "registered now" if s.brief.id in new else "registered"
+            table.add_row(s.path.name, s.brief.id, status, _window(s))
         else:
-            table.add_row(s.path.name, "", styled(("invalid", "red"), f": {s.error}"))
+            table.add_row(s.path.name, "", styled(("invalid", "red"), " (see below)"), "")
     console.print(table)
-    console.print(f"{len(valid)} valid brief(s), {len(new)} newly registered, in {paths.campaigns_dir}")
+    for s in bad:
+        err_console.print(styled(("invalid brief", "red"), f" {s.error}"))
+    console.print(
+        f"{len(valid)} valid brief(s), {len(new)} newly registered, {len(bad)} invalid, in {paths.campaigns_dir}"
+    )
+    if bad and (strict or not valid):
+        raise typer.Exit(1)
 
 
 def demo(campaign: str | None = typer.Option(None, help="only this campaign id")):
@@ -154,11 +222,20 @@ def demo(campaign: str | None = typer.Option(None, help="only this campaign id")
     from splants_dagster.definitions import defs as load_defs
     from splants_dagster.warehouse.store import Warehouse
 
-    campaign_sync()
+    campaign_sync(strict=False)
     paths = DataPaths.at()
-    ids = [s.brief.id for s in scan_briefs(paths.campaigns_dir) if s.brief]
+    scanned = scan_briefs(paths.campaigns_dir)
+    ids = [s.brief.id for s in scanned if s.brief]
+    if campaign and campaign not in ids:
+        for s in scanned:
+            if s.error and s.path.stem == campaign:
+                err_console.print(styled(("invalid brief", "red"), f" {s.error}"))
+        err_console.print(
+            styled((f"no campaign {campaign!r}", "red"), f"; valid campaigns: {', '.join(ids) or 'none'}")
+        )
+        raise typer.Exit(1)
     if campaign:
-        ids = [i for i in ids if i == campaign]
+        ids = [campaign]
     if not ids:
         err_console.print(f"no valid campaign brief found in {paths.campaigns_dir}")
         raise typer.Exit(1)
@@ -181,7 +258,8 @@ def demo(campaign: str | None = typer.Option(None, help="only this campaign id")
             failed.append(cid)
             err_console.print(
                 styled(
-                    (f"{cid}: run {result.run_id} failed", "red"), " (see the Dagster UI for the step error)"
+                    (f"{cid}: run {result.run_id} failed", "red"),
+                    " (step error above; full record in the Dagster UI)",
                 )
             )
             continue

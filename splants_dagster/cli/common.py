@@ -20,16 +20,25 @@ def styled(*parts: str | tuple[str, str]) -> Text:
 
 
 def dagster_instance():
-    """The Dagster instance of $DAGSTER_HOME (the one `make run` starts the UI on)."""
-    import dagster as dg
+    """The Dagster instance of $DAGSTER_HOME (the one `make run` starts the UI on): created under a lock
+    (concurrent first starts), with the runs of killed CLI processes failed and their pool slots freed
+    (see ``splants_dagster.cli.instance``); says on stderr what it reaped."""
+    from splants_dagster.cli.instance import open_instance
 
-    return dg.DagsterInstance.get()
+    instance, reaped = open_instance()
+    for item in reaped:
+        err_console.print(styled(("reaped", "yellow"), f" run {item.run_id}: {item.why}; pool slots freed"))
+    return instance
 
 
 def run_with_progress(job, instance, label: str, **kwargs):
     """``job.execute_in_process(...)`` with a progress bar: steps done / steps in the job, and the step
-    running now (read from the run's events while it executes on a worker thread)."""
+    running now (read from the run's events while it executes on a worker thread). A step blocked on a
+    pool says so: "waiting for pool duckdb_write (held by run …)". The run is tagged with this process
+    (host, pid) so that a later command can fail it and free its slots if this process is killed."""
+    import logging
     import threading
+    import time
     import uuid
 
     import dagster as dg
@@ -42,7 +51,16 @@ def run_with_progress(job, instance, label: str, **kwargs):
         TimeElapsedColumn,
     )
 
+    from splants_dagster.cli.instance import owner_tags, pool_holders, reap_dead_runs
+
     run_id = str(uuid.uuid4())
+    kwargs["tags"] = {**(kwargs.get("tags") or {}), **owner_tags()}
+    # Dagster's console logger prints a step failure with its stack trace: a user would read a traceback
+    # for a bad input. It is silenced here; the loop below prints each warning (e.g. "LLM: waiting on …")
+    # and each step failure as one line instead, and the whole record stays in the Dagster UI.
+    run_config = dict(kwargs.get("run_config") or {})
+    run_config["loggers"] = {"console": {"config": {"log_level": "CRITICAL"}}}
+    kwargs["run_config"] = run_config
     outcome: dict = {}
 
     def work() -> None:
@@ -57,8 +75,34 @@ def run_with_progress(job, instance, label: str, **kwargs):
         dg.DagsterEventType.STEP_FAILURE,
         dg.DagsterEventType.STEP_SKIPPED,
     }
-    step_events = finished | {dg.DagsterEventType.STEP_START}
+    watched = finished | {dg.DagsterEventType.STEP_START, dg.DagsterEventType.ENGINE_EVENT}
     worker = threading.Thread(target=work, daemon=True)
+    next_reap = 0.0
+    said = {"cursor": None}
+
+    def say_news(out) -> None:
+        """Warnings and step failures logged since the last call, one line each (no stack traces)."""
+        conn = instance.event_log_storage.get_records_for_run(run_id, cursor=said["cursor"])
+        said["cursor"] = conn.cursor
+        for record in conn.records:
+            entry = record.event_log_entry
+            event = entry.dagster_event
+            if event is not None and event.event_type == dg.DagsterEventType.STEP_FAILURE:
+                error = event.step_failure_data.error if event.step_failure_data else None
+                message = (error.message.strip() if error else "") or (event.message or "failed")
+                if error is not None and error.cls_name == "Failure":  # ours: the description is the message
+                    message = message.split(": ", 1)[-1]
+                out.print(
+                    styled((f"{label}: step {event.step_key} failed: ", "red"), message.splitlines()[0])
+                )
+            elif (
+                event is None
+                and entry.level >= logging.WARNING
+                and entry.user_message
+                and not entry.user_message.startswith("Dependencies for step")  # the failure said it
+            ):
+                out.print(styled((f"{label}: ", "yellow"), entry.user_message.splitlines()[0]))
+
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -72,17 +116,31 @@ def run_with_progress(job, instance, label: str, **kwargs):
         while worker.is_alive():
             worker.join(0.5)
             done, current = 0, None
-            for record in instance.all_logs(run_id, of_type=step_events):  # only the step events
+            blocked: dict[str, str] = {}  # step key -> pool it waits for
+            for record in instance.all_logs(run_id, of_type=watched):
                 event = record.dagster_event
                 if event.event_type in finished:
                     done += 1
+                    blocked.pop(event.step_key, None)
                 elif event.event_type == dg.DagsterEventType.STEP_START:
                     current = event.step_key
-            progress.update(
-                task,
-                completed=min(done, total),
-                description=f"{label}: {current}" if current and done < total else label,
-            )
+                    blocked.pop(event.step_key, None)
+                elif event.step_key and "blocked by limit for pool" in (event.message or ""):
+                    pool = event.event_specific_data.metadata.get("pool")
+                    blocked[event.step_key] = str(pool.value if pool is not None else "?")
+            description = f"{label}: {current}" if current and done < total else label
+            if blocked:
+                step, pool = next(iter(blocked.items()))
+                if time.monotonic() >= next_reap:  # a holder killed while we wait must not block us
+                    next_reap = time.monotonic() + 5
+                    for item in reap_dead_runs(instance):
+                        progress.console.print(f"reaped run {item.run_id}: {item.why}; pool slots freed")
+                holders = pool_holders(instance, pool, run_id)
+                held = f"held by run {', '.join(holders)}" if holders else "queued"
+                description = f"{label}: {step} waiting for pool {pool} ({held})"
+            progress.update(task, completed=min(done, total), description=description)
+            say_news(progress.console)
+        say_news(progress.console)
         progress.update(task, completed=total, description=label)
     if "error" in outcome:
         raise outcome["error"]

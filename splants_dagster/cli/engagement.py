@@ -60,14 +60,15 @@ def _context(paths: DataPaths, source_file: str, path: Path):
 
 @engagement_app.command("import")
 def import_file(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="a CSV or JSON export"),
+    files: list[Path] = typer.Argument(..., exists=True, dir_okay=False, help="CSV or JSON exports"),
     preset: str | None = typer.Option(
         None, help="generic | facebook_insights | x_analytics | mailchimp_report"
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="validate and report only; load nothing"),
 ) -> None:
-    """Validate an export, then load it: the file is copied to inbox/engagement/<preset>/ and the import and
-    the engagement job for its dates run now (the inbox sensor would do the same)."""
+    """Validate exports, then load them: each valid file is copied to inbox/engagement/<preset>/ and the
+    import and the engagement job for their dates run now (the inbox sensor would do the same). Each
+    file stands alone: a rejected file is reported (exit 1) and the others still load."""
     from splants_dagster.engagement.files import FileRejected, parse_file
     from splants_dagster.engagement.presets import PRESETS
 
@@ -75,57 +76,90 @@ def import_file(
         err_console.print(styled((f"unknown preset {preset!r}", "red"), f": one of {', '.join(PRESETS)}"))
         raise typer.Exit(2)
     paths = DataPaths.at()
-    try:
-        parsed = parse_file(file, _context(paths, file.name, file), preset)
-    except FileRejected as err:
-        err_console.print(styled(("rejected", "red"), f" {err}"))
-        raise typer.Exit(1) from None
+    accepted, rejected = [], 0
+    for file in files:
+        try:
+            # streamed with a sink that keeps nothing: memory stays bounded whatever the file's size
+            parsed = parse_file(file, _context(paths, file.name, file), preset, sink=lambda chunk: None)
+        except FileRejected as err:
+            err_console.print(styled(("rejected", "red"), f" {err}"))
+            rejected += 1
+            continue
+        except OSError as err:
+            err_console.print(styled(("rejected", "red"), f" {file}: cannot read the file: {err}"))
+            rejected += 1
+            continue
+        except Exception as err:  # one file's surprise must not stop the others, nor print a traceback
+            reason = f"unexpected error reading the file: {type(err).__name__}: {str(err)[:200]}"
+            err_console.print(styled(("rejected", "red"), f" {file}: {reason}"))
+            rejected += 1
+            continue
+        _report(file, parsed)
+        accepted.append((file, parsed))
+    if dry_run or not accepted:
+        raise typer.Exit(1 if rejected else 0)
+    copied = []
+    for file, parsed in accepted:
+        target_dir = paths.engagement_inbox / parsed.preset
+        target_dir.mkdir(parents=True, exist_ok=True)
+        target = target_dir / file.name
+        if file.resolve() != target.resolve():
+            shutil.copy2(file, target)
+        copied.append((str(target.relative_to(paths.engagement_inbox)), parsed))
+    low = min(p.dates[0] for _, p in copied)
+    high = max(p.dates[1] for _, p in copied)
+    _run_import([rel for rel, _ in copied], preset, low, high)
+    if rejected:
+        raise typer.Exit(1)
+
+
+def _report(file: Path, parsed) -> None:
     low, high = parsed.dates
     console.print(
         styled(
             f"{file}: preset ",
             (parsed.preset, "bold"),
             f", {parsed.total} rows: ",
-            (f"{len(parsed.rows)} loadable", "green"),
+            (f"{parsed.loaded} loadable", "green"),
             ", ",
-            (f"{len(parsed.quarantined)} quarantined", "yellow"),
+            (f"{parsed.bad} quarantined", "yellow"),
             f"; dates {low}..{high}",
         )
     )
+    if parsed.encoding is not None and parsed.encoding.note:
+        console.print(styled(("encoding", "yellow"), f" {file}: {parsed.encoding.note}"))
     if parsed.quarantined:
         table = Table("line", "reason", title="quarantined rows (first 15)", title_justify="left")
         for q in parsed.quarantined[:15]:
             table.add_row(str(q["line"]), q["reason"])
         console.print(table)
         console.print("reasons: " + ", ".join(f"{k} ×{v}" for k, v in parsed.reasons.most_common()))
-    if dry_run:
-        return
-    target_dir = paths.engagement_inbox / parsed.preset
-    target_dir.mkdir(parents=True, exist_ok=True)
-    target = target_dir / file.name
-    if file.resolve() != target.resolve():
-        shutil.copy2(file, target)
-    rel = str(target.relative_to(paths.engagement_inbox))
-    _run_import(rel, parsed.preset, low, high)
 
 
-def _run_import(rel: str, preset: str, low: dt.date, high: dt.date) -> None:
+def _run_import(rels: list[str], preset: str | None, low: dt.date, high: dt.date) -> None:
     from splants_dagster.definitions import defs as load_defs
     from splants_dagster.defs.engagement.common import range_tags
 
     defs = load_defs()
     instance = dagster_instance()
+    rel = ", ".join(rels)
     tags = {"splants/trigger": "splants engagement import", "splants/file": rel[:200]}
+    # each file's folder names its preset (it was copied to inbox/engagement/<preset>/)
     result = run_with_progress(
         defs.resolve_job_def("engagement_import_job"),
         instance,
         f"importing {rel}",
-        run_config={"ops": {"engagement_file_imports": {"config": {"files": [rel], "preset": preset}}}},
+        run_config={"ops": {"engagement_file_imports": {"config": {"files": rels, "preset": preset}}}},
         tags=tags,
         raise_on_error=False,
     )
     if not result.success:
-        err_console.print(styled((f"import run {result.run_id} failed", "red"), " (see the Dagster UI)"))
+        err_console.print(
+            styled(
+                (f"import run {result.run_id} failed", "red"),
+                " (step error above; full record in the Dagster UI)",
+            )
+        )
         raise typer.Exit(1)
     today = dt.datetime.now(dt.UTC).date()
     result = run_with_progress(
@@ -136,7 +170,12 @@ def _run_import(rel: str, preset: str, low: dt.date, high: dt.date) -> None:
         raise_on_error=False,
     )
     if not result.success:
-        err_console.print(styled((f"engagement run {result.run_id} failed", "red"), " (see the Dagster UI)"))
+        err_console.print(
+            styled(
+                (f"engagement run {result.run_id} failed", "red"),
+                " (step error above; full record in the Dagster UI)",
+            )
+        )
         raise typer.Exit(1)
     console.print(
         styled(
@@ -149,31 +188,54 @@ def _run_import(rel: str, preset: str, low: dt.date, high: dt.date) -> None:
 @engagement_app.command("simulate")
 def simulate(
     days: int = typer.Option(90, min=1, max=3650, help="days of history up to today"),
+    clear: bool = typer.Option(
+        False,
+        "--clear",
+        help="delete every simulated (demo) row and what was derived from it, and stop the automatic "
+        "simulator (SPLANTS_SIMULATE_ENGAGEMENT=auto) from adding more",
+    ),
 ) -> None:
     """Materialize simulated demo history (is_demo = true) for the last DAYS days, with metrics and
-    anomalies, in one run (what the engagement_history_sensor does on a fresh install)."""
+    anomalies, in one run (what the engagement_history_sensor does on a fresh install); or, with
+    --clear, remove all demo history."""
+    if clear:
+        _clear_demo()
+        return
     from splants_dagster.definitions import defs as load_defs
+    from splants_dagster.defs.engagement.assets import SIMULATE_TAG
     from splants_dagster.defs.engagement.common import range_tags
+    from splants_dagster.engagement.simulator import marker_path
 
+    paths = DataPaths.at()
+    # asking for demo history again opts back in to the automatic simulator
+    marker_path(paths.warehouse_dir).unlink(missing_ok=True)
     today = dt.datetime.now(dt.UTC).date()
     start = today - dt.timedelta(days=days)
     result = run_with_progress(
         load_defs().resolve_job_def("engagement_job"),
         dagster_instance(),
         f"simulating {start}..{today}",
-        tags={**range_tags(start, today), "splants/trigger": "splants engagement simulate"},
+        tags={
+            **range_tags(start, today),
+            "splants/trigger": "splants engagement simulate",
+            SIMULATE_TAG: "true",
+        },
         raise_on_error=False,
     )
     if not result.success:
-        err_console.print(styled((f"run {result.run_id} failed", "red"), " (see the Dagster UI)"))
+        err_console.print(
+            styled(
+                (f"run {result.run_id} failed", "red"), " (step error above; full record in the Dagster UI)"
+            )
+        )
         raise typer.Exit(1)
     from splants_dagster.warehouse.store import Warehouse
 
-    store = Warehouse(DataPaths.at())
+    store = Warehouse(paths)
     summary = store.query(
         "SELECT platform, count(DISTINCT piece_id) AS posts, sum(impressions) AS impressions, "
         "sum(engagements) / nullif(sum(impressions), 0) AS rate FROM analytics.engagement_daily "
-        "WHERE date BETWEEN ? AND ? GROUP BY 1 ORDER BY 1",
+        "WHERE date BETWEEN ? AND ? AND is_demo GROUP BY 1 ORDER BY 1",
         [start, today],
     )
     table = Table(
@@ -185,7 +247,41 @@ def simulate(
         )
     console.print(table)
     anomalies = store.query(
-        "SELECT rule, count(*) AS n FROM analytics.anomalies WHERE date BETWEEN ? AND ? GROUP BY 1 ORDER BY 1",
+        "SELECT rule, count(*) AS n FROM analytics.anomalies WHERE date BETWEEN ? AND ? AND is_demo "
+        "GROUP BY 1 ORDER BY 1",
         [start, today],
     )
     console.print("anomalies: " + (", ".join(f"{a['rule']} {a['n']}" for a in anomalies) or "none"))
+
+
+def _clear_demo() -> None:
+    """``simulate --clear``: delete the demo rows (raw events, posts, metrics, anomalies, highlights,
+    training rows, demo predictions), deactivate a demo-trained active model, and leave the marker that
+    keeps the automatic simulator off."""
+    from splants_dagster.engagement.simulator import clear_demo, write_marker
+    from splants_dagster.ml.data import MODEL_NAME
+    from splants_dagster.ml.registry import ModelRegistry, model_is_demo
+    from splants_dagster.warehouse.store import Warehouse
+
+    paths = DataPaths.at()
+    store = Warehouse(paths)
+    with store.write() as conn:
+        deleted = clear_demo(conn)
+    registry = ModelRegistry.at(paths, MODEL_NAME)
+    active = registry.active_version()
+    model_note = "no active model"
+    if active is not None:
+        if model_is_demo(registry.card(active)):
+            registry.deactivate()
+            model_note = f"{registry.model_version(active)} (trained on demo data) deactivated; files kept"
+        else:
+            model_note = f"{registry.model_version(active)} stays active (trained on real data)"
+    now = dt.datetime.now(dt.UTC)
+    write_marker(paths.warehouse_dir, {"cleared_at": now.isoformat(timespec="seconds"), "deleted": deleted})
+    total = sum(deleted.values())
+    listing = ", ".join(f"{table} {n:,}" for table, n in deleted.items())
+    console.print(styled(("cleared", "green"), f" {total:,} demo row(s): {listing}"))
+    console.print(f"model: {model_note}")
+    console.print(
+        "the automatic simulator stays off from now on; `splants engagement simulate` adds demo history again"
+    )

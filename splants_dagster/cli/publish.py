@@ -38,7 +38,8 @@ def publish(
         False, "--dry-run", help="print and record what would be sent; send nothing"
     ),
 ):
-    """Publish every due, approved item once; exit 1 when an item failed or needs review."""
+    """Publish every due, approved item once; exit 1 when an item failed or needs review. Items for a
+    real platform wait for `splants review approve` unless their channel is auto (publishing.yaml)."""
     if ctx.invoked_subcommand:
         return
     import dagster as dg
@@ -60,10 +61,16 @@ def publish(
         )
 
     # resolves every dg.EnvVar exactly as a Dagster run would
+    from splants_dagster.publishing.review import PublishingConfigError
+
     with dg.build_resources({"publishing": publishing}) as built:
-        report = built.publishing.run(
-            store, brand.timezone, campaign=campaign, force_now=now, dry_run=dry_run, run_id=None, log=log
-        )
+        try:
+            report = built.publishing.run(
+                store, brand.timezone, campaign=campaign, force_now=now, dry_run=dry_run, run_id=None, log=log
+            )
+        except PublishingConfigError as err:
+            err_console.print(styled(("error: ", "red"), f"bad publishing config: {err}"))
+            raise typer.Exit(2) from None
     if report.skipped_reason:
         err_console.print(report.skipped_reason)
         raise typer.Exit(3)

@@ -6,18 +6,26 @@ When the score calls for auto-fix, ``auto_fix`` shows what the fixes would chang
 them (``--write-fixed PATH`` saves the fixed text). The file is plain text or Markdown, optionally with a
 YAML front matter block for the fields a platform needs (``title``, ``seo_title``, ``meta_description``,
 ``subject``, ``preheader``, ``cta``, ``hashtags``).
+
+Input is bounded: at most ``SPLANTS_QA_MAX_BYTES`` (256 KB by default; the checks take seconds on a file that
+size, minutes on megabytes) are ever read, so ``/dev/zero`` or a huge file is refused at once; the text must
+be UTF-8 without NUL bytes; front matter fields are validated by type, and every problem is one line naming
+the file, the field and the value (exit 2), never a traceback.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import reprlib
 from pathlib import Path
 from typing import Any
 
 import typer
 import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from splants_dagster import settings
 from splants_dagster.briefs import BriefError, load_brand
 from splants_dagster.cli.common import err_console, styled
 from splants_dagster.paths import DataPaths
@@ -25,6 +33,7 @@ from splants_dagster.platforms import CONTENT_TYPES, PLATFORMS
 
 FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n?", re.S)
 FIELDS = ("title", "seo_title", "meta_description", "subject", "preheader", "cta", "hashtags")
+SOURCE_MAX_BYTES = 5_000_000
 SOURCE_SUFFIXES = (".html", ".htm", ".md", ".markdown", ".txt")
 
 
@@ -36,22 +45,100 @@ class InputError(ValueError):
     pass
 
 
+_short = reprlib.Repr()  # bounded: a value built from YAML aliases is never expanded in full
+_short.maxstring, _short.maxother, _short.maxlevel, _short.maxlist, _short.maxdict = 60, 60, 2, 4, 4
+
+
+def shown(value: Any, limit: int = 120) -> str:
+    """A bounded, one-line repr (reprlib bounds each level; nested containers still add up, so cap it)."""
+    text = _short.repr(value).replace("\n", "\\n")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class FrontMatter(BaseModel):
+    """The front matter fields, by type: text, and hashtags as a list or a space/comma-separated string
+    (numbers are accepted as text: ``title: 2026``)."""
+
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True, strict=False)
+    title: str | None = None
+    seo_title: str | None = None
+    meta_description: str | None = None
+    subject: str | None = None
+    preheader: str | None = None
+    cta: str | None = None
+    hashtags: list[str] | str | None = None
+
+    @field_validator("hashtags", mode="before")
+    @classmethod
+    def _tags(cls, value: Any) -> Any:
+        if value is not None and not isinstance(value, (str, list)):
+            raise ValueError("must be a list or a string")
+        return value
+
+
+def _front_matter_problem(meta: dict[str, Any], error: dict[str, Any]) -> str:
+    loc = error.get("loc") or ()
+    name = str(loc[0]) if loc else "?"
+    if error.get("type") == "extra_forbidden":
+        return f"unknown front matter field {shown(name)}; known: {', '.join(FIELDS)}"
+    value = meta.get(name)
+    if name == "hashtags":
+        want = "a list of hashtags or a space/comma-separated string, e.g. [coffee, launch]"
+    else:
+        want = "text (quote it if it looks like something else)"
+    return f"front matter {name}={shown(value)}: must be {want}"
+
+
+def parse_front_matter(block: str) -> dict[str, Any]:
+    try:
+        meta = yaml.safe_load(block) or {}
+    except yaml.YAMLError as exc:
+        raise InputError(f"front matter is not valid YAML: {str(exc).splitlines()[0]}") from None
+    except RecursionError:
+        raise InputError("front matter nests too deeply to be field: value pairs") from None
+    if not isinstance(meta, dict):
+        raise InputError(f"front matter must be a mapping of field: value, not {shown(meta)}")
+    if not all(isinstance(k, str) for k in meta):
+        bad = next(k for k in meta if not isinstance(k, str))
+        raise InputError(f"front matter field name {shown(bad)}: must be one of {', '.join(FIELDS)}")
+    try:
+        parsed = FrontMatter.model_validate(meta)
+    except ValidationError as exc:
+        raise InputError(_front_matter_problem(meta, exc.errors(include_url=False)[0])) from None
+    return parsed.model_dump(exclude_none=True)
+
+
+def read_text(path: Path, max_bytes: int | None = None) -> str:
+    """The file as text, reading at most ``max_bytes`` + 1 bytes (never all of /dev/zero)."""
+    cap = max_bytes if max_bytes is not None else settings.value("SPLANTS_QA_MAX_BYTES")
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(cap + 1)
+    except OSError as exc:
+        raise InputError(f"cannot read it ({exc.strerror or type(exc).__name__})") from None
+    if len(data) > cap:
+        kind = "file" if path.is_file() else "input (not a regular file)"
+        raise InputError(
+            f"{kind} is larger than {cap:,} bytes, the most splants qa checks (SPLANTS_QA_MAX_BYTES)"
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); save it as UTF-8"
+        ) from None
+    if "\x00" in text:
+        raise InputError(f"contains NUL bytes (offset {text.index(chr(0))}): not a text file")
+    return text
+
+
 def parse_document(raw: str, content_type: str) -> dict[str, Any]:
     """The fields of a piece from a text file: front matter first, then a '# Title' or 'Subject:' line."""
     fields: dict[str, Any] = {}
     body = raw
     match = FRONT_MATTER.match(raw)
     if match:
-        try:
-            meta = yaml.safe_load(match.group(1)) or {}
-        except yaml.YAMLError as exc:
-            raise InputError(f"front matter is not valid YAML: {str(exc).splitlines()[0]}") from None
-        if not isinstance(meta, dict):
-            raise InputError("front matter must be a mapping of field: value")
-        unknown = sorted(set(meta) - set(FIELDS))
-        if unknown:
-            raise InputError(f"unknown front matter field(s) {unknown}; known: {', '.join(FIELDS)}")
-        fields.update(meta)
+        fields.update(parse_front_matter(match.group(1)))
         body = raw[match.end() :]
     body = body.strip("\n")
     first, _, rest = body.partition("\n")
@@ -77,7 +164,7 @@ def load_source_dir(folder: Path) -> dict[str, str]:
 
     docs = {}
     for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in SOURCE_SUFFIXES):
-        doc = load_file_source(str(path), path)
+        doc = load_file_source(str(path.relative_to(folder)), folder, SOURCE_MAX_BYTES)
         if doc.ok:
             docs[str(path.relative_to(folder))] = doc.text
     return docs
@@ -112,19 +199,24 @@ def qa(
     paid: bool = typer.Option(False, "--paid", help="sponsored / paid post: needs a disclosure"),
     link: str | None = typer.Option(None, "--link", help="landing URL the piece should carry"),
     write_fixed: Path | None = typer.Option(None, "--write-fixed", help="save the auto-fixed text here"),
+    brief_file: Path | None = typer.Option(
+        None, "--brief", exists=True, dir_okay=False, help="a campaign brief: its facts, sources and keywords"
+    ),
 ):
     """Run the seven QA checks on FILE; prints JSON; exit 0 when approved, 1 otherwise."""
-    from splants_dagster.qa import QAContext, QAText, review_sync, spec_for
-
     paths = DataPaths.at()
     try:
         if platform not in PLATFORMS:
             raise InputError(f"--platform {platform!r}: must be one of {', '.join(PLATFORMS)}")
         if content_type not in CONTENT_TYPES:
             raise InputError(f"--content-type {content_type!r}: must be one of {', '.join(CONTENT_TYPES)}")
+        # the input first: a bad file is refused before the (slow to import) checks load
+        fields = parse_document(read_text(file), content_type)
+        from splants_dagster.qa import QAContext, QAText, review_sync, spec_for
+
         spec = spec_for("adhoc", platform, content_type)
-        fields = parse_document(file.read_text(encoding="utf-8"), content_type)
         brand = load_brand(paths.brand_file)
+        brief = _load_brief(brief_file) if brief_file is not None else None
     except (InputError, ValueError) as exc:
         err_console.print(styled((f"{file}: {exc}", "red")))
         raise typer.Exit(2) from None
@@ -153,6 +245,8 @@ def qa(
         link=link,
         call_to_action=fields.get("cta"),
     )
+    if brief is not None:
+        ctx = _brief_context(brief, brand, paths, ctx, paid, link)
     outcome = review_sync(text, ctx)
     first = outcome.rounds[0].evaluation
     report: dict[str, Any] = {
@@ -178,6 +272,34 @@ def qa(
             report["auto_fix"]["written_to"] = str(write_fixed)
     typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
     raise typer.Exit(0 if outcome.status == "approved" else 1)
+
+
+def _load_brief(path: Path):
+    from splants_dagster.briefs import current_date, load_brief
+
+    return load_brief(path, today=current_date())[0]
+
+
+def _brief_context(brief, brand, paths: DataPaths, adhoc, paid: bool, link: str | None):
+    """The campaign's QA context (facts, testimonials, sources with their roles, keywords) for ``--brief``;
+    file sources are read relative to the data dir, URL sources are not fetched (not supported)."""
+    from splants_dagster.qa.campaign import qa_context_for
+    from splants_dagster.research import load_file_source
+
+    texts = dict(adhoc.sources)
+    roles = {ref: "reference" for ref in texts}
+    for entry in brief.source_entries():
+        if re.match(r"^https?://", entry.ref, re.I):
+            continue
+        doc = load_file_source(entry.ref, paths.root, SOURCE_MAX_BYTES)
+        if doc.ok:
+            texts[entry.ref] = doc.text
+            roles[entry.ref] = entry.role
+    updates = {"paid": brief.paid or paid, "link": link or brief.link}
+    ctx = qa_context_for(brief.model_copy(update=updates), brand, texts, roles=roles, earlier=adhoc.earlier)
+    if adhoc.keywords:
+        ctx.keywords = list(dict.fromkeys([*adhoc.keywords, *ctx.keywords]))
+    return ctx
 
 
 def _document(payload: dict[str, Any]) -> str:

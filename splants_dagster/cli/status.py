@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import duckdb
 import typer
 from rich.table import Table
 
 from splants_dagster.cli.common import console, err_console, styled
 from splants_dagster.paths import DataPaths
-from splants_dagster.warehouse.store import Warehouse
+from splants_dagster.warehouse.store import Warehouse, dict_rows
 
 STATUS_SQL = """
 SELECT c.campaign_id, c.status, c.start_date, c.duration_days,
@@ -24,9 +26,30 @@ FROM analytics.campaigns c ORDER BY c.start_date, c.campaign_id
 """
 
 
+def warehouse_unreadable(store: Warehouse, exc: duckdb.Error) -> typer.Exit:
+    """One line naming the warehouse file that DuckDB cannot open (not a DuckDB file, a newer format, no
+    permission), instead of a traceback; exit 1. Nothing is changed or removed."""
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    err_console.print(
+        styled((f"cannot open the warehouse in {store.paths.warehouse_dir}", "red"), f": {reason}")
+    )
+    return typer.Exit(1)
+
+
+def read_warehouse(stack: contextlib.ExitStack, store: Warehouse) -> duckdb.DuckDBPyConnection:
+    """A read connection held by ``stack``; an unreadable warehouse file exits with one line (see above)."""
+    try:
+        return stack.enter_context(store.read())
+    except duckdb.Error as exc:
+        raise warehouse_unreadable(store, exc) from None
+
+
 def status() -> None:
     """Every campaign: stage, pieces, QA, schedule, publications and LLM spend (from analytics.duckdb)."""
-    rows = Warehouse(DataPaths.at()).query(STATUS_SQL)
+    store = Warehouse(DataPaths.at())
+    with contextlib.ExitStack() as stack:
+        conn = read_warehouse(stack, store)
+        rows = dict_rows(conn.execute(STATUS_SQL))
     if not rows:
         console.print("no campaigns yet: drop a brief in campaigns/ or run `splants campaign new`")
         return
@@ -78,7 +101,8 @@ def sql(
 ) -> None:
     """A read-only SQL prompt on analytics.duckdb (`.views` lists the analytics views, `.quit` exits)."""
     store = Warehouse(DataPaths.at())
-    with store.read() as conn:
+    with contextlib.ExitStack() as stack:
+        conn = read_warehouse(stack, store)
         conn.execute("USE main")
         if query:
             try:

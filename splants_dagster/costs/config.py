@@ -13,13 +13,13 @@ docs/costs.md.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from splants_dagster import settings
 from splants_dagster.llm.pricing import STRATEGIES
 
 BUDGET_FILE = "budget.yaml"
@@ -107,24 +107,20 @@ class BudgetConfig(BaseModel):
         return self.monthly_budget_usd is not None or self.campaign_cap(campaign_id) is not None
 
 
-def _env_flag(raw: str) -> bool:
-    return raw.strip().lower() not in ("0", "false", "no", "off")
-
-
 def env_overrides(environ: Mapping[str, str] | None = None) -> dict:
-    """The settings the environment sets (blank variables count as unset)."""
-    env = os.environ if environ is None else environ
+    """The settings the environment sets (blank variables count as unset), parsed by
+    :mod:`splants_dagster.settings` (one parser per variable)."""
     out: dict = {}
-    raw = env.get(ENV_BUDGET, "").strip()
-    if raw:
-        try:
-            out["monthly_budget_usd"] = float(raw)
-        except ValueError:
-            raise BudgetConfigError(f"{ENV_BUDGET}={raw!r} is not a number of US dollars") from None
-    if env.get(ENV_STRATEGY, "").strip():
-        out["strategy"] = env[ENV_STRATEGY].strip()
-    if env.get(ENV_BATCH, "").strip():
-        out["batch_enabled"] = _env_flag(env[ENV_BATCH])
+    try:
+        for key, name in (
+            ("monthly_budget_usd", ENV_BUDGET),
+            ("strategy", ENV_STRATEGY),
+            ("batch_enabled", ENV_BATCH),
+        ):
+            if settings.is_set(name, environ):
+                out[key] = settings.value(name, environ)
+    except settings.SettingsError as exc:
+        raise BudgetConfigError(str(exc)) from None
     return out
 
 
@@ -135,7 +131,7 @@ def load_budget_config(path: Path | None, overrides: Mapping | None = None) -> B
     if path is not None and path.is_file():
         try:
             raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
+        except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
             raise BudgetConfigError(f"cannot read {path}: {exc}") from None
         if not isinstance(raw, dict):
             raise BudgetConfigError(f"{path} must be a mapping of settings")

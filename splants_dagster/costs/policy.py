@@ -112,10 +112,10 @@ def compute_status(
     start, end = month_start(now), month_end(now)
     today = now.date()
     this_month = {d: v for d, v in daily.items() if start.date() <= d <= today}
-    spent = sum(this_month.values())
+    spent = float(sum(this_month.values(), 0.0))  # a float even with nothing spent yet
     window_first = max(start.date(), today - dt.timedelta(days=window_days - 1))
     window_start = dt.datetime.combine(window_first, dt.time(), tzinfo=dt.UTC)
-    window_spend = sum(v for d, v in this_month.items() if d >= window_first)
+    window_spend = float(sum((v for d, v in this_month.items() if d >= window_first), 0.0))
     elapsed = max(1.0, (now - window_start) / DAY)
     rate = window_spend / elapsed
     days_left = max(0.0, (end - now) / DAY)
@@ -124,7 +124,7 @@ def compute_status(
         month=month_key(now),
         budget_usd=budget_usd or None,
         spent_usd=spent,
-        today_usd=this_month.get(today, 0.0),
+        today_usd=float(this_month.get(today, 0.0)),
         rate_usd_per_day=rate,
         forecast_usd=spent + rate * days_left,
         days_left_in_month=days_left,

@@ -15,10 +15,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
-import httpx
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
+from splants_dagster import settings as splants_settings
 from splants_dagster.briefs import (
     BrandProfile,
     CampaignBrief,
@@ -32,7 +32,7 @@ from splants_dagster.llm.anthropic_provider import AnthropicProvider
 from splants_dagster.llm.base import Provider
 from splants_dagster.llm.batch import AnthropicBatchAPI, OpenAIBatchAPI
 from splants_dagster.llm.cache import ResponseCache, SnapshotLookup
-from splants_dagster.llm.client import CallContext, LLMClient
+from splants_dagster.llm.client import CallContext, LLMClient, StepDeadlineError
 from splants_dagster.llm.journal import CallJournal
 from splants_dagster.llm.offline import OfflineProvider
 from splants_dagster.llm.openai_provider import OpenAIProvider
@@ -46,7 +46,7 @@ from splants_dagster.llm.pricing import (
 )
 from splants_dagster.llm.retry import RetryPolicy
 from splants_dagster.paths import DataPaths, default_data_dir
-from splants_dagster.research import http_client
+from splants_dagster.research import SourceFetcher, http_client
 from splants_dagster.warehouse.store import Warehouse
 
 
@@ -86,11 +86,12 @@ class WarehouseResource(dg.ConfigurableResource):
 
 
 class ResearchWebResource(dg.ConfigurableResource):
-    """Fetches competitor URLs named in briefs."""
+    """Reads the sources named in briefs: public http(s) URLs (plus hosts in SPLANTS_SOURCE_ALLOW) and
+    files inside the data dir, under a byte cap and a deadline (docs/research.md)."""
 
     timeout_s: float = 15.0
 
-    def client(self) -> httpx.Client:
+    def client(self) -> SourceFetcher:
         return http_client(self.timeout_s)
 
 
@@ -137,7 +138,23 @@ class LLMResource(dg.ConfigurableResource):
     max_retry_after_s: float = Field(
         default=60.0, ge=0, description="a longer Retry-After moves on to the fallback instead of waiting"
     )
-    timeout_s: float = Field(default=120.0, gt=0, description="per-request timeout")
+    timeout_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="per-request timeout (env SPLANTS_LLM_TIMEOUT_S); connect: at most 10 s",
+    )
+    step_deadline_s: float = Field(
+        default=900.0,
+        ge=0,
+        description="all the LLM work of one step must finish within this, retries and fallbacks included; "
+        "0: none (env SPLANTS_LLM_STEP_DEADLINE_S)",
+    )
+    progress_every_s: float = Field(
+        default=15.0,
+        gt=0,
+        description="a progress line in the run log this often while calls are outstanding "
+        "(env SPLANTS_LLM_PROGRESS_S)",
+    )
     fallback: bool = Field(default=True, description="try the other configured providers when one fails")
     premium: bool = Field(
         default=True,
@@ -168,13 +185,17 @@ class LLMResource(dg.ConfigurableResource):
         ):
             if os.environ.get(env, "").strip():
                 settings[field] = dg.EnvVar(env)
-        for field, env in (("provider", "SPLANTS_LLM_PROVIDER"), ("strategy", "SPLANTS_LLM_STRATEGY")):
-            if os.environ.get(env, "").strip():
-                settings[field] = os.environ[env].strip()
-        if os.environ.get("SPLANTS_LLM_CONCURRENCY", "").strip():
-            settings["concurrency"] = int(os.environ["SPLANTS_LLM_CONCURRENCY"])
-        if os.environ.get("SPLANTS_LLM_FORCE_REFRESH", "").strip().lower() in ("1", "true", "yes"):
-            settings["force_refresh"] = True
+        for field, env in (
+            ("provider", "SPLANTS_LLM_PROVIDER"),
+            ("strategy", "SPLANTS_LLM_STRATEGY"),
+            ("concurrency", "SPLANTS_LLM_CONCURRENCY"),
+            ("timeout_s", "SPLANTS_LLM_TIMEOUT_S"),
+            ("step_deadline_s", "SPLANTS_LLM_STEP_DEADLINE_S"),
+            ("progress_every_s", "SPLANTS_LLM_PROGRESS_S"),
+            ("force_refresh", "SPLANTS_LLM_FORCE_REFRESH"),
+        ):
+            if splants_settings.is_set(env):
+                settings[field] = splants_settings.value(env)  # SettingsError naming the variable
         return cls(**(settings | overrides))
 
     # ---------------------------------------------------------------- configuration
@@ -351,10 +372,16 @@ class LLMResource(dg.ConfigurableResource):
                 ),
                 cache=cache,
                 premium_partner=partner,
+                deadline_s=self.step_deadline_s or None,
+                progress_every_s=self.progress_every_s,
+                # captured into the run's event log inside a step; plain Python logging elsewhere
+                log=dg.get_dagster_logger(),
                 **({"alternates": self._higher_tiers(primary, models)} if economy else {}),
             )
             try:
                 yield client
+            except StepDeadlineError as exc:  # an expected failure: its message, without a stack trace
+                raise dg.Failure(description=str(exc)) from None
             finally:
                 client.close()
 

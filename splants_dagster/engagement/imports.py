@@ -1,5 +1,6 @@
 """Engagement files dropped in ``inbox/engagement/`` into the warehouse (what ``engagement_file_imports``
-does): which files to read, their rows staged per file in the bulk database, each load recorded with its
+does): which files to read, their rows streamed through a scratch spill file and staged per file in the bulk database (one file's failure
+never touches another's), each load recorded with its
 quarantined rows and posts (a rejected file too), and the summary the step reports.
 
 A file is recorded by its path relative to the inbox (``source_file``); a file is read again when its
@@ -10,8 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import tempfile
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,12 +26,14 @@ from splants_dagster.engagement.events import EVENT_COLUMNS, FILE_ROWS_TABLE, PO
 from splants_dagster.engagement.files import (
     FileRejected,
     LoadContext,
+    ParsedChunk,
     ParsedFile,
     inbox_files,
     parse_file,
     preset_for,
 )
 from splants_dagster.warehouse.store import insert_frame, transaction
+from splants_dagster.warehouse.tables.engagement import FILE_SPILL_DDL
 
 LOADS_SQL = "SELECT * FROM engagement_file_loads"
 PIECES_SQL = "SELECT piece_id, platform FROM content_pieces"
@@ -73,14 +78,57 @@ def files_to_import(inbox: Path, names: Sequence[str], loaded: Mapping[str, Mapp
     ]
 
 
+SPILL_MEMORY = "64MB"
+
+
+class FileSpill:
+    """A file's validated rows, posts and quarantined rows as :func:`parse_file` streams them, in a scratch
+    DuckDB file (:data:`FILE_SPILL_DDL`): memory holds one chunk, never the file, and the warehouse copies
+    the rows in SQL. Callable: the ``sink`` of :func:`parse_file`."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.posts = 0
+        self._conn: duckdb.DuckDBPyConnection | None = duckdb.connect(str(path))
+        # the spill is written once and read once: a small buffer pool (DuckDB writes the rest to disk)
+        self._conn.execute(f"SET memory_limit = '{SPILL_MEMORY}'")
+        self._conn.execute("SET threads = 1")
+        self._conn.execute("SET preserve_insertion_order = false")
+        for statement in FILE_SPILL_DDL:
+            self._conn.execute(statement)
+
+    def __call__(self, chunk: ParsedChunk) -> None:
+        assert self._conn is not None
+        db = self.path.stem
+        insert_frame(self._conn, f"{db}.file_rows", rows_frame(chunk.rows, EVENT_COLUMNS))
+        posts = rows_frame(chunk.posts, POST_COLUMNS)
+        posts["seq"] = range(self.posts, self.posts + len(posts))
+        self.posts += len(posts)
+        insert_frame(self._conn, f"{db}.file_posts", posts)
+        insert_frame(self._conn, f"{db}.file_quarantine", pd.DataFrame(chunk.quarantined))
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+SPILL = "file_spill"
+QUARANTINE_COLUMNS = "event_date, source, source_file, line, reason, raw, quarantined_at, preset, reason_code"
+
+
 @dataclass
 class FileBatch:
-    """The files of one import: parsed ones (good rows, quarantined rows, posts) and rejected ones."""
+    """The files of one import: parsed ones (counts; their rows in a spill file each) and rejected ones
+    (a file with no usable row, or one the warehouse could not store). Each file is written in its own
+    transactions, so one file's failure never touches another's rows."""
 
     inbox: Path
     loaded_at: dt.datetime
     parsed: list[tuple[Path, ParsedFile]] = field(default_factory=list)
     rejected: list[tuple[Path, FileRejected]] = field(default_factory=list)
+    spills: dict[Path, Path] = field(default_factory=dict)
+    scratch: tempfile.TemporaryDirectory | None = None
 
     @property
     def files(self) -> int:
@@ -88,11 +136,11 @@ class FileBatch:
 
     @property
     def rows_loaded(self) -> int:
-        return sum(len(pf.rows) for _, pf in self.parsed)
+        return sum(pf.loaded for _, pf in self.parsed)
 
     @property
     def rows_quarantined(self) -> int:
-        return sum(len(pf.quarantined) for _, pf in self.parsed) + sum(e.bad_rows for _, e in self.rejected)
+        return sum(pf.bad for _, pf in self.parsed) + sum(e.bad_rows for _, e in self.rejected)
 
     @property
     def reasons(self) -> Counter:
@@ -101,49 +149,108 @@ class FileBatch:
             reasons.update(pf.reasons)
         return reasons
 
+    @property
+    def encodings(self) -> dict[str, str]:
+        """Files not read as UTF-8: file -> what they were read as."""
+        return {
+            relative(self.inbox, path): pf.encoding.note
+            for path, pf in self.parsed
+            if pf.encoding is not None and pf.encoding.note
+        }
+
+    def close(self) -> None:
+        if self.scratch is not None:
+            self.scratch.cleanup()
+            self.scratch = None
+
     def write(self, conn: duckdb.DuckDBPyConnection, loaded: Mapping[str, Mapping[str, Any]]) -> None:
-        """One transaction per database (DuckDB's rule): the staged rows first, then the load records, so
-        a failure in between leaves the file recorded in its old version and it is imported again."""
-        with transaction(conn):
-            self.stage(conn)
-        with transaction(conn):
-            self.record(conn, loaded)
-
-    def stage(self, conn: duckdb.DuckDBPyConnection) -> None:
-        """Each parsed file's rows replace its staged rows (bulk database)."""
-        for path, pf in self.parsed:
-            conn.execute(f"DELETE FROM {FILE_ROWS_TABLE} WHERE source_file = ?", [relative(self.inbox, path)])
-            insert_frame(conn, FILE_ROWS_TABLE, rows_frame(pf.rows, EVENT_COLUMNS))
-
-    def record(self, conn: duckdb.DuckDBPyConnection, loaded: Mapping[str, Mapping[str, Any]]) -> None:
-        """Each file's quarantined rows, posts and load record (``core``); ``loaded``: the loads recorded
-        before, by file. A rejected new version of a file loaded before keeps its previous rows."""
-        for path, pf in self.parsed:
-            rel = relative(self.inbox, path)
-            conn.execute("DELETE FROM engagement_quarantine WHERE source_file = ?", [rel])
-            conn.execute("DELETE FROM engagement_posts WHERE source_file = ?", [rel])
-            insert_frame(conn, "engagement_quarantine", pd.DataFrame(pf.quarantined))
-            insert_frame(conn, "engagement_posts", rows_frame(pf.posts, POST_COLUMNS))
-            low, high = pf.dates
-            old = loaded.get(rel) or {}
-            if old.get("min_date"):
-                low, high = min(low, old["min_date"]), max(high, old["max_date"])
-            self._record_load(conn, path, pf.preset, pf.total, len(pf.rows), len(pf.quarantined), low, high)
-        for path, err in self.rejected:
-            rel = relative(self.inbox, path)
-            conn.execute("DELETE FROM engagement_quarantine WHERE source_file = ?", [rel])
-            insert_frame(conn, "engagement_quarantine", pd.DataFrame(err.quarantined))
-            if (loaded.get(rel) or {}).get("rows_loaded"):
-                # a bad new version of a file loaded before: its previous rows stay, the error is recorded
-                conn.execute(
-                    "UPDATE engagement_file_loads SET error = ?, mtime_ns = ? WHERE source_file = ?",
-                    [str(err), path.stat().st_mtime_ns, rel],
+        """Per file, one transaction per database (DuckDB's rule): its staged rows first, then its
+        quarantined rows, posts and load record, so a failure in between leaves the file recorded in its
+        old version and it is imported again. A file the warehouse refuses is recorded as rejected (the
+        others are written all the same)."""
+        for path, pf in list(self.parsed):
+            try:
+                with self._attached(conn, path):
+                    with transaction(conn):
+                        self._stage(conn, path)
+                    with transaction(conn):
+                        self._record_parsed(conn, path, pf, loaded)
+            except duckdb.Error as exc:
+                err = FileRejected(
+                    str(path), 0, f"could not be stored: {str(exc).splitlines()[0][:300]}", preset=pf.preset
                 )
-            else:
-                self._record_load(conn, path, err.preset, err.total, 0, err.bad_rows, None, None, str(err))
+                self.parsed.remove((path, pf))
+                self.rejected.append((path, err))
+                self.spills.pop(path, None)
+        for path, err in self.rejected:
+            try:
+                with self._attached(conn, path), transaction(conn):
+                    self._record_rejected(conn, path, err, loaded)
+            except duckdb.Error:
+                # nothing more to record for this file: its error still fails the step and is reported
+                continue
+
+    @contextmanager
+    def _attached(self, conn: duckdb.DuckDBPyConnection, path: Path) -> Iterator[bool]:
+        spill = self.spills.get(path)
+        if spill is None:
+            yield False
+            return
+        literal = "'" + str(spill).replace("'", "''") + "'"
+        conn.execute(f"ATTACH {literal} AS {SPILL} (READ_ONLY)")
+        try:
+            yield True
+        finally:
+            conn.execute(f"DETACH {SPILL}")
+
+    def _stage(self, conn: duckdb.DuckDBPyConnection, path: Path) -> None:
+        """The file's rows replace its staged rows (bulk database)."""
+        conn.execute(f"DELETE FROM {FILE_ROWS_TABLE} WHERE source_file = ?", [relative(self.inbox, path)])
+        columns = ", ".join(EVENT_COLUMNS)
+        conn.execute(f"INSERT INTO {FILE_ROWS_TABLE} ({columns}) SELECT {columns} FROM {SPILL}.file_rows")
+
+    def _replace_quarantine(self, conn: duckdb.DuckDBPyConnection, path: Path, rel: str) -> None:
+        conn.execute("DELETE FROM engagement_quarantine WHERE source_file = ?", [rel])
+        if path in self.spills:
+            conn.execute(
+                f"INSERT INTO engagement_quarantine ({QUARANTINE_COLUMNS}) "
+                f"SELECT {QUARANTINE_COLUMNS} FROM {SPILL}.file_quarantine"
+            )
+
+    def _record_parsed(self, conn, path: Path, pf: ParsedFile, loaded: Mapping[str, Mapping[str, Any]]):
+        rel = relative(self.inbox, path)
+        self._replace_quarantine(conn, path, rel)
+        conn.execute("DELETE FROM engagement_posts WHERE source_file = ?", [rel])
+        columns = ", ".join(POST_COLUMNS)
+        # one post per id: the first seen in the file (chunks deduplicate only within themselves)
+        conn.execute(
+            f"INSERT INTO engagement_posts ({columns}) SELECT {columns} FROM {SPILL}.file_posts "
+            "QUALIFY row_number() OVER (PARTITION BY piece_id, platform ORDER BY seq) = 1"
+        )
+        low, high = pf.dates
+        old = loaded.get(rel) or {}
+        if old.get("min_date"):
+            low, high = min(low, old["min_date"]), max(high, old["max_date"])
+        self._record_load(conn, path, pf.preset, pf.total, pf.loaded, pf.bad, low, high)
+
+    def _record_rejected(self, conn, path: Path, err: FileRejected, loaded: Mapping[str, Mapping[str, Any]]):
+        rel = relative(self.inbox, path)
+        self._replace_quarantine(conn, path, rel)
+        if path not in self.spills:
+            insert_frame(conn, "engagement_quarantine", pd.DataFrame(err.quarantined))
+        if (loaded.get(rel) or {}).get("rows_loaded"):
+            # a bad new version of a file loaded before: its previous rows stay, the error is recorded
+            conn.execute(
+                "UPDATE engagement_file_loads SET error = ?, mtime_ns = ? WHERE source_file = ?",
+                [str(err), path.stat().st_mtime_ns, rel],
+            )
+        else:
+            self._record_load(conn, path, err.preset, err.total, 0, err.bad_rows, None, None, str(err))
 
     def _record_load(self, conn, path, preset, total, ok, bad, low, high, error=None) -> None:
         stat = path.stat()
+        with path.open("rb") as f:
+            digest = hashlib.file_digest(f, "sha256").hexdigest()
         conn.execute(
             """
             INSERT OR REPLACE INTO engagement_file_loads
@@ -155,7 +262,7 @@ class FileBatch:
                 relative(self.inbox, path),
                 preset,
                 stat.st_mtime_ns,
-                hashlib.sha256(path.read_bytes()).hexdigest(),
+                digest,
                 total,
                 ok,
                 bad,
@@ -173,10 +280,11 @@ class FileBatch:
                 "file": relative(self.inbox, path),
                 "preset": pf.preset,
                 "rows": pf.total,
-                "loaded": len(pf.rows),
-                "quarantined": len(pf.quarantined),
+                "loaded": pf.loaded,
+                "quarantined": pf.bad,
                 "dates": f"{pf.dates[0]}..{pf.dates[1]}",
-                "reasons": ", ".join(f"{k} ×{v}" for k, v in pf.reasons.most_common(5)),
+                "reasons": ", ".join(f"{k} ×{v}" for k, v in pf.reasons.most_common(5))
+                + (f" (read as {pf.encoding.note})" if pf.encoding and pf.encoding.note else ""),
             }
             for path, pf in self.parsed
         ] + [
@@ -201,9 +309,10 @@ def parse_files(
     remote_ids: dict[tuple[str, str], str],
     now: dt.datetime,
 ) -> FileBatch:
-    """Parse and validate every target with ``preset`` (default: its folder's, else detected); a file
-    with no usable row is rejected, not raised."""
-    batch = FileBatch(inbox, now)
+    """Parse and validate every target with ``preset`` (default: its folder's, else detected), streaming
+    each file's rows into a scratch spill file (call :meth:`FileBatch.close` when done); a file with no
+    usable row is rejected, not raised."""
+    batch = FileBatch(inbox, now, scratch=tempfile.TemporaryDirectory(prefix="splants-import-"))
     for path in targets:
         ctx = LoadContext(
             source_file=relative(inbox, path),
@@ -213,8 +322,19 @@ def parse_files(
             remote_ids=remote_ids,
             last_date=now.date() + dt.timedelta(days=1),
         )
+        spill = FileSpill(Path(batch.scratch.name) / f"spill_{len(batch.spills)}.duckdb")
+        batch.spills[path] = spill.path
         try:
-            batch.parsed.append((path, parse_file(path, ctx, preset or preset_for(inbox, path))))
+            batch.parsed.append((path, parse_file(path, ctx, preset or preset_for(inbox, path), spill)))
         except FileRejected as err:
             batch.rejected.append((path, err))
+        except OSError as err:
+            batch.rejected.append((path, FileRejected(str(path), 0, f"cannot read the file: {err}")))
+            batch.spills.pop(path)
+        except Exception as err:  # a bug met by one file must not cost the other files their import
+            reason = f"unexpected error reading the file: {type(err).__name__}: {str(err)[:200]}"
+            batch.rejected.append((path, FileRejected(str(path), 0, reason)))
+            batch.spills.pop(path)
+        finally:
+            spill.close()
     return batch

@@ -42,6 +42,7 @@ class Mapped:
     fields: dict[str, Any] = field(default_factory=dict)
     post: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    error_code: str = "unparseable_date"
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,8 @@ class Preset:
     required: tuple[str, ...]
     mapper: Callable[[list[tuple[int, str, Record]], MapContext], Iterator[Mapped]]
     lifetime: bool = True
+    # the mapper needs every record at once (row order across the file), so the file is not streamed
+    whole_file: bool = False
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,8 @@ class MapContext:
     source_file: str
     file_stem: str
     export_time: dt.datetime
+    # the file's columns (CSV header; keys of the first JSON records): a chunk maps like the whole file
+    header: frozenset[str] = frozenset()
 
 
 def _get(record: Record, column: str) -> Any:
@@ -113,7 +118,7 @@ def _generic_columns(header: Iterable[str]) -> dict[str, str]:
 def _map_generic(records: list[tuple[int, str, Record]], ctx: MapContext) -> Iterator[Mapped]:
     if not records:
         return
-    columns = _generic_columns({k for _, _, r in records for k in r})
+    columns = _generic_columns(ctx.header | {k for _, _, r in records for k in r})
     for line, raw, record in records:
         fields = {target: _get(record, col) for target, col in columns.items() if target != "text"}
         fields.setdefault("cumulative", None)
@@ -257,29 +262,52 @@ X_CSV = {
 }
 
 
-def _map_x(records: list[tuple[int, str, Record]], ctx: MapContext) -> Iterator[Mapped]:
-    for line, raw, record in records:
-        if "public_metrics" in record:  # a saved X API v2 tweet object
-            counters = apis.x_counters(record)
-            fields = {k: v for k, v in counters.items()}
-            fields["external_id"] = _get(record, "id")
-            fields["published_at"] = _get(record, "created_at")
-            text = record.get("text")
-        else:
-            fields = {target: _get(record, col) for target, col in X_CSV.items()}
-            text = _get(record, "Tweet text")
-        native = fields.get("external_id")
-        fields.update(
-            {
-                "platform": "twitter",
-                "external_id": external_key("twitter", str(native)) if native else None,
-                "content_type": "social_post",
-                "cumulative": True,
-                "observed_at": ctx.export_time,
-                "event_date": fields.get("published_at"),
-            }
-        )
-        yield Mapped(line, raw, fields, {"text": text} if text else {})
+def _each(
+    one: Callable[[int, str, Record, MapContext], Mapped],
+) -> Callable[[list[tuple[int, str, Record]], MapContext], Iterator[Mapped]]:
+    """A mapper applying ``one`` to each record; a record whose shape it cannot read (a saved API
+    response with a list where an object belongs, say) becomes a bad row, never a failed file."""
+
+    def mapper(records: list[tuple[int, str, Record]], ctx: MapContext) -> Iterator[Mapped]:
+        for line, raw, record in records:
+            try:
+                yield one(line, raw, record, ctx)
+            except (AttributeError, TypeError, ValueError, KeyError, OverflowError) as exc:
+                yield Mapped(
+                    line,
+                    raw,
+                    error=f"unreadable record: {type(exc).__name__}: {str(exc)[:120]}",
+                    error_code="malformed_row",
+                )
+
+    return mapper
+
+
+def _map_x_record(line: int, raw: str, record: Record, ctx: MapContext) -> Mapped:
+    if "public_metrics" in record:  # a saved X API v2 tweet object
+        counters = apis.x_counters(record)
+        fields = {k: v for k, v in counters.items()}
+        fields["external_id"] = _get(record, "id")
+        fields["published_at"] = _get(record, "created_at")
+        text = record.get("text")
+    else:
+        fields = {target: _get(record, col) for target, col in X_CSV.items()}
+        text = _get(record, "Tweet text")
+    native = fields.get("external_id")
+    fields.update(
+        {
+            "platform": "twitter",
+            "external_id": external_key("twitter", str(native)) if native else None,
+            "content_type": "social_post",
+            "cumulative": True,
+            "observed_at": ctx.export_time,
+            "event_date": fields.get("published_at"),
+        }
+    )
+    return Mapped(line, raw, fields, {"text": text} if text else {})
+
+
+_map_x = _each(_map_x_record)
 
 
 # ------------------------------------------------------------------------------------- mailchimp report
@@ -296,34 +324,36 @@ MAILCHIMP_CSV = {
 }
 
 
-def _map_mailchimp(records: list[tuple[int, str, Record]], ctx: MapContext) -> Iterator[Mapped]:
-    for line, raw, record in records:
-        if "emails_sent" in record:  # a saved Mailchimp API report object
-            fields = dict(apis.mailchimp_counters(record))
-            fields["external_id"] = _get(record, "id")
-            fields["published_at"] = _get(record, "send_time")
-            text = record.get("subject_line") or record.get("campaign_title")
-        else:
-            fields = {target: _get(record, col) for target, col in MAILCHIMP_CSV.items()}
-            if fields["bounces"] is None and ("Hard Bounces" in record or "Soft Bounces" in record):
-                hard, soft = _get(record, "Hard Bounces"), _get(record, "Soft Bounces")
-                try:
-                    fields["bounces"] = str(int(hard or 0) + int(soft or 0))
-                except ValueError:
-                    fields["bounces"] = f"{hard}+{soft}"
-            text = _get(record, "Subject") or _get(record, "Title")
-        native = fields.get("external_id")
-        fields.update(
-            {
-                "platform": "email",
-                "external_id": external_key("email", str(native)) if native else None,
-                "content_type": "email",
-                "cumulative": True,
-                "observed_at": ctx.export_time,
-                "event_date": fields.get("published_at"),
-            }
-        )
-        yield Mapped(line, raw, fields, {"text": text} if text else {})
+def _map_mailchimp_record(line: int, raw: str, record: Record, ctx: MapContext) -> Mapped:
+    if "emails_sent" in record:  # a saved Mailchimp API report object
+        fields = dict(apis.mailchimp_counters(record))
+        fields["external_id"] = _get(record, "id")
+        fields["published_at"] = _get(record, "send_time")
+        text = record.get("subject_line") or record.get("campaign_title")
+    else:
+        fields = {target: _get(record, col) for target, col in MAILCHIMP_CSV.items()}
+        if fields["bounces"] is None and ("Hard Bounces" in record or "Soft Bounces" in record):
+            hard, soft = _get(record, "Hard Bounces"), _get(record, "Soft Bounces")
+            try:
+                fields["bounces"] = str(int(hard or 0) + int(soft or 0))
+            except ValueError:
+                fields["bounces"] = f"{hard}+{soft}"
+        text = _get(record, "Subject") or _get(record, "Title")
+    native = fields.get("external_id")
+    fields.update(
+        {
+            "platform": "email",
+            "external_id": external_key("email", str(native)) if native else None,
+            "content_type": "email",
+            "cumulative": True,
+            "observed_at": ctx.export_time,
+            "event_date": fields.get("published_at"),
+        }
+    )
+    return Mapped(line, raw, fields, {"text": text} if text else {})
+
+
+_map_mailchimp = _each(_map_mailchimp_record)
 
 
 PRESETS: dict[str, Preset] = {
@@ -347,6 +377,7 @@ PRESETS: dict[str, Preset] = {
         signature=("Lifetime Post Total Reach", "Lifetime Post Total Impressions"),
         required=(*FB.values(), *FB_TIME),
         mapper=_map_facebook,
+        whole_file=True,
     ),
     "x_analytics": Preset(
         name="x_analytics",

@@ -16,6 +16,10 @@ Impressions arrive hour by hour over 7 days, decaying with the platform's half-l
 the audience's activity in each hour. About 1.2 % of posts carry an injected anomaly (``low_views``,
 ``low_engagement`` or, for blog and email, ``high_bounce``), recorded in ``engagement_posts``.
 
+When it runs (``SPLANTS_SIMULATE_ENGAGEMENT``, :func:`should_simulate`): ``auto`` (default) only on a
+fresh install, until any real engagement exists or the demo history is cleared (``splants engagement
+simulate --clear``, :func:`clear_demo`, which leaves a marker file); ``on`` always; ``off`` never.
+
 Determinism: a publish date's posts and all their hourly draws come from one generator seeded with
 (seed, date), and a piece's from (seed, piece id), so any partition, any range split and any re-run
 give identical rows.
@@ -28,6 +32,7 @@ import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -586,3 +591,86 @@ def _text(rng: np.random.Generator, words: int, question: bool, cta: bool, tags:
         chosen = rng.choice(TAGS, size=min(tags, len(TAGS)), replace=False)
         text += "\n\n" + " ".join(str(t) for t in chosen)
     return text
+
+
+# ------------------------------------------------------------------------------- when it runs, clearing
+
+MODES = ("auto", "on", "off")
+MARKER_NAME = "engagement_simulator.json"  # under the warehouse dir: written by `simulate --clear`
+
+# real engagement exists: a non-simulated metrics row or post, or an imported file with loaded rows
+REAL_ENGAGEMENT_SQL = """
+SELECT (EXISTS (SELECT 1 FROM engagement_metrics WHERE NOT coalesce(is_demo, false))
+        OR EXISTS (SELECT 1 FROM engagement_posts WHERE NOT coalesce(is_demo, false))
+        OR EXISTS (SELECT 1 FROM engagement_file_loads WHERE coalesce(rows_loaded, 0) > 0)) AS real
+"""
+
+
+def marker_path(warehouse_dir: Path) -> Path:
+    return Path(warehouse_dir) / MARKER_NAME
+
+
+def read_marker(warehouse_dir: Path) -> dict[str, Any] | None:
+    path = marker_path(warehouse_dir)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def write_marker(warehouse_dir: Path, body: dict[str, Any]) -> Path:
+    path = marker_path(warehouse_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(body, indent=2, default=str), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def should_simulate(mode: str, real_engagement: bool, cleared: bool) -> tuple[bool, str]:
+    """Whether the simulator adds demo engagement, and why (for metadata and sensor skip reasons).
+
+    ``auto`` (default): only on a fresh install, i.e. while no real engagement exists and the demo
+    history was never cleared with ``splants engagement simulate --clear``; ``on``: always (a demo
+    machine); ``off``: never."""
+    if mode not in MODES:
+        raise ValueError(f"simulator mode must be one of {', '.join(MODES)}, not {mode!r}")
+    if mode == "off":
+        return False, "off (SPLANTS_SIMULATE_ENGAGEMENT=off)"
+    if mode == "on":
+        return True, "on (SPLANTS_SIMULATE_ENGAGEMENT=on; demo data, is_demo = true)"
+    if real_engagement:
+        return False, "off (auto: real engagement exists; demo history is kept until `simulate --clear`)"
+    if cleared:
+        return False, "off (auto: demo history was cleared; `splants engagement simulate` adds it again)"
+    return True, "on (auto: fresh install, no real engagement; demo data, is_demo = true)"
+
+
+# what `splants engagement simulate --clear` deletes: (database-qualified table, condition)
+DEMO_TABLES: tuple[tuple[str, str], ...] = (
+    ("events.engagement_events", "coalesce(is_demo, false) OR source = 'simulator'"),
+    ("engagement_posts", "coalesce(is_demo, false) OR source = 'simulator'"),
+    ("engagement_metrics", "coalesce(is_demo, false)"),
+    ("anomalies", "coalesce(is_demo, false)"),
+    ("engagement_highlights", "coalesce(is_demo, false)"),
+    ("ml_training_set", "coalesce(is_demo, false)"),
+    ("ml_predictions", "coalesce(is_demo, false)"),
+)
+
+
+def clear_demo(conn: Any) -> dict[str, int]:
+    """Delete every simulated row and what was derived from it (one transaction per database: the raw
+    events live in the bulk database). ``conn``: a warehouse write session. Returns rows deleted per table."""
+    deleted: dict[str, int] = {}
+    for table, where in DEMO_TABLES:
+        (n,) = conn.execute(f"SELECT count(*) FROM {table} WHERE {where}").fetchone()
+        if n:
+            conn.execute("BEGIN TRANSACTION")
+            try:
+                conn.execute(f"DELETE FROM {table} WHERE {where}")
+                conn.execute("COMMIT")
+            except Exception:
+                conn.execute("ROLLBACK")
+                raise
+        deleted[table.rpartition(".")[2]] = int(n)
+    return deleted

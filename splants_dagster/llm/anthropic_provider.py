@@ -26,9 +26,10 @@ STOP_REASONS = {
 
 class AnthropicProvider(RemoteProvider):
     name = "anthropic"
+    default_endpoint = "https://api.anthropic.com"
 
     def _new_client(self) -> anthropic.AsyncAnthropic:
-        kwargs = {"api_key": self._api_key, "max_retries": 0, "timeout": self.timeout_s}
+        kwargs = {"api_key": self._api_key, "max_retries": 0, "timeout": self.timeout(anthropic.Timeout)}
         if self.base_url:
             kwargs["base_url"] = self.base_url
         return anthropic.AsyncAnthropic(**kwargs)

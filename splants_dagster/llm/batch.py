@@ -207,6 +207,10 @@ class OpenAIBatchAPI(_SDKBatches):
                             for x in client.files.content(ref).text.splitlines()
                             if x.strip()
                         ]
+        except (ValueError, RecursionError) as exc:  # not JSON lines, or nested past the parser's limit
+            raise BatchError(
+                f"{self.name} batch {state.batch_id}: results are not usable JSON lines ({type(exc).__name__})"
+            ) from None
         except openai.OpenAIError as exc:
             raise self._fail(f"results of {state.batch_id}", exc) from None
         return out

@@ -14,12 +14,20 @@ For each request the client
    substitutes the offline writer for a real model.
 
 Accepted replies go to the cache journal, billed calls to the call journal, the moment they return.
+
+A step's LLM work has a deadline (``deadline_s``, measured from the client's creation, retries and fallbacks
+included): past it, the outstanding calls are cancelled and :class:`StepDeadlineError` names the provider
+and endpoint that did not answer. While calls are outstanding a progress line is logged every
+``progress_every_s`` seconds (a warning once the oldest call has waited two intervals), so a server that
+accepts connections and never answers is visible in the run log long before the deadline.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -53,6 +61,19 @@ def label(provider: Provider) -> str:
     return f"{provider.name}/{provider.model}"
 
 
+def where(provider: Provider) -> str:
+    """``openai at https://...`` (the endpoint, when the provider has one)."""
+    endpoint = getattr(provider, "endpoint", None)
+    return f"{provider.name} at {endpoint}" if endpoint else provider.name
+
+
+class StepDeadlineError(LLMError):
+    """The step's LLM work did not finish within its deadline."""
+
+    def __init__(self, message: str):
+        super().__init__(message, retryable=False)
+
+
 class LLMClient:
     def __init__(
         self,
@@ -66,6 +87,9 @@ class LLMClient:
         retry: RetryPolicy | None = None,
         cache: ResponseCache | None = None,
         premium_partner: Provider | None = None,
+        deadline_s: float | None = None,
+        progress_every_s: float = 15.0,
+        log: logging.Logger | None = None,
     ):
         self.provider = provider
         self.journal = journal
@@ -79,6 +103,12 @@ class LLMClient:
         self.premium_partner = premium_partner
         self._gate: asyncio.Semaphore | None = None
         self._gate_loop: asyncio.AbstractEventLoop | None = None
+        self.deadline_s = deadline_s or None  # None / 0: no deadline
+        self.progress_every_s = progress_every_s
+        self.log = log
+        self._created = time.monotonic()
+        self._in_flight: dict[int, tuple[Provider, float]] = {}  # provider calls awaiting an answer
+        self._last_provider: Provider = provider
 
     @property
     def records(self) -> list[CallRecord]:
@@ -152,10 +182,15 @@ class LLMClient:
             failure: LLMError | None = None
             async with self._semaphore():
                 started = time.perf_counter()
+                ticket = object()
+                self._in_flight[id(ticket)] = (provider, time.monotonic())
+                self._last_provider = provider
                 try:
                     response = await provider.complete(current)
                 except LLMError as exc:
                     failure, response = exc, None
+                finally:
+                    del self._in_flight[id(ticket)]
             if failure is not None:
                 delay = policy.delay(attempt, failure.retry_after) if failure.retryable else None
                 note = f"; retrying in {delay:.2f}s" if delay is not None else ""
@@ -275,15 +310,79 @@ class LLMClient:
     # ------------------------------------------------------------------ lifecycle
 
     def run(self, coro):
-        """Run a coroutine from synchronous asset code (then close the providers' HTTP pools)."""
+        """Run a coroutine from synchronous asset code within the step's deadline, logging progress while
+        calls are outstanding (then close the providers' HTTP pools)."""
 
         async def main():
+            watcher = asyncio.create_task(self._report_progress())
+            task = asyncio.ensure_future(coro)
             try:
-                return await coro
+                remaining = self.remaining_s()
+                done, _ = await asyncio.wait(
+                    {task}, timeout=None if remaining is None else max(0.0, remaining)
+                )
+                if not done:
+                    error = self._deadline_error()  # while the calls are still outstanding
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
+                    raise error
+                return task.result()
             finally:
+                watcher.cancel()
                 await self.aclose()
 
         return asyncio.run(main())
+
+    def remaining_s(self) -> float | None:
+        if self.deadline_s is None:
+            return None
+        return self.deadline_s - (time.monotonic() - self._created)
+
+    def outstanding(self) -> list[tuple[Provider, float]]:
+        """(provider, seconds waited) of the calls awaiting an answer, the longest wait first."""
+        now = time.monotonic()
+        return sorted(((p, now - t) for p, t in self._in_flight.values()), key=lambda x: -x[1])
+
+    def _waiting_on(self) -> str:
+        calls = self.outstanding()
+        by: dict[str, int] = {}
+        for provider, _ in calls:
+            by[where(provider)] = by.get(where(provider), 0) + 1
+        return ", ".join(f"{name} ({n} call{'s' if n > 1 else ''})" for name, n in by.items())
+
+    def _deadline_error(self) -> StepDeadlineError:
+        calls = self.outstanding()
+        limit = f"{self.deadline_s:g} s (step deadline, SPLANTS_LLM_STEP_DEADLINE_S)"
+        if calls:
+            provider, _ = calls[0]
+            tail = f"; calls outstanding: {self._waiting_on()}" if len(calls) > 1 else ""
+            return StepDeadlineError(f"LLM provider {where(provider)} did not answer within {limit}{tail}")
+        return StepDeadlineError(
+            f"the step's LLM work did not finish within {limit}; last provider called: "
+            f"{where(self._last_provider)}"
+        )
+
+    async def _report_progress(self) -> None:
+        if self.log is None:
+            return
+        while True:
+            await asyncio.sleep(self.progress_every_s)
+            calls = self.outstanding()
+            if not calls:
+                continue
+            oldest = calls[0][1]
+            elapsed = time.monotonic() - self._created
+            left = self.remaining_s()
+            deadline = f"; step deadline in {max(0.0, left):.0f} s" if left is not None else ""
+            line = (
+                f"LLM: waiting on {self._waiting_on()}; oldest call {oldest:.0f} s, "
+                f"step LLM time {elapsed:.0f} s{deadline}"
+            )
+            if oldest >= 2 * self.progress_every_s:
+                self.log.warning(line)
+            else:
+                self.log.info(line)
 
     async def aclose(self) -> None:
         for provider in self.providers():

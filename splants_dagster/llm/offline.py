@@ -1,8 +1,11 @@
 """The offline provider: deterministic, no network, no key. Its output is labelled ``model="offline"``.
 
 It answers the same requests as a real model, in the same JSON shapes, by composing text from the
-structured payload (brief, brand, research) with :mod:`splants_dagster.writer`. Token counts are
-estimates (4 characters per token) and flagged as such in the ledger; the cost is zero.
+structured payload (brief, brand, approved facts, research) with :mod:`splants_dagster.writer`. Token
+counts are estimates (4 characters per token) and flagged as such in the ledger; the cost is zero.
+
+Its "audience insights" are not research: they are read off the brief's own audience and topic wording
+and labelled ``basis: assumed`` wherever they are stored or shown. Nothing is picked from canned lists.
 """
 
 from __future__ import annotations
@@ -10,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import random
 import re
 from typing import Any
 
@@ -18,13 +20,14 @@ from splants_dagster.llm.base import LLMError, LLMRequest, LLMResponse, Usage, e
 from splants_dagster.text import STOP_WORDS, content_terms
 from splants_dagster.writer import compose
 
+# neutral search modifiers: no superlative ("best") or price claim ("affordable") a piece could repeat
 MODIFIERS = [
-    "best {kw}",
+    "{kw} guide",
     "{kw} tips",
     "how to choose {kw}",
-    "{kw} benefits",
+    "{kw} explained",
     "{kw} for beginners",
-    "affordable {kw}",
+    "{kw} questions",
 ]
 
 
@@ -69,51 +72,55 @@ def _keywords(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def _audience(payload: dict[str, Any]) -> dict[str, Any]:
+    """Audience insights read off the brief's own words (``basis: assumed``): what the audience and topic
+    say they want or dislike, and questions about the brief's keywords. No pain point, motivation or
+    channel is invented; a brief that names none gets none."""
     audience = payload.get("audience", "").rstrip(".")
     topic = payload.get("topic", "").rstrip(".")
     primary = (payload.get("keywords") or [topic])[0]
     goal = payload.get("goal", "").rstrip(".")
     segment = re.split(r"\b(who|that|which)\b|,", audience)[0].strip() or audience
     questions = list(payload.get("source_questions", []))[:3]
-    questions += [
-        f"What should you know about {primary} before you start?",
-        f"How much time does it take to get {primary} right?",
-        "How do you choose the right option for you?",
-    ]
+    forms = _by_topic(QUESTION_FORMS, topic)
+    questions += [forms[i].format(kw=kw) for i, kw in enumerate((payload.get("keywords") or [primary])[:2])]
+    said = f"{audience}. {topic}"
     return {
-        "segments": [segment, f"{segment} new to {primary}", f"{segment} already committed to {primary}"],
-        "pain_points": _pick(PAINS, topic, 3),
-        "motivations": _pick(MOTIVATIONS, topic, 3),
+        "basis": "assumed",
+        "basis_note": "derived from the brief's wording by the offline provider; not audience research",
+        "segments": [segment],
+        "pain_points": _clauses(DISLIKES, said),
+        "motivations": _clauses(WANTS, said),
         "questions": list(dict.fromkeys(questions))[:5],
-        "channels": ["search", "email newsletters", "social media recommendations"],
+        "channels": [],
         "goal_alignment": f"Messaging should connect {primary} to the campaign goal: {goal}.",
     }
 
 
-PAINS = [
-    "too little time to research the options",
-    "unclear or exaggerated claims",
-    "the worry that switching costs more than it saves",
-    "conflicting advice from every direction",
-    "products that promise more than they deliver",
-    "routines that never quite stick",
-    "hidden costs that show up later",
-    "too many choices and too little guidance",
-]
-MOTIVATIONS = [
-    "real confidence in every purchase",
-    "less time spent on research",
-    "a routine worth keeping",
-    "better results without extra effort",
-    "choices that fit their values",
-    "a little more calm in a busy week",
+QUESTION_FORMS = [
+    "What should you know about {kw}?",
+    "How does {kw} work?",
+    "What comes with {kw}?",
+    "What is {kw}, exactly?",
+    "Where does {kw} fit in?",
 ]
 
 
-def _pick(options: list[str], seed_text: str, n: int) -> list[str]:
-    """``n`` options chosen by the topic, so different campaigns hear different angles."""
-    rng = random.Random(int(hashlib.sha256(seed_text.encode()).hexdigest()[:8], 16))
-    return rng.sample(options, k=n)
+def _by_topic(options: list[str], topic: str) -> list[str]:
+    """``options`` rotated by the topic, so two campaigns ask their questions in different words."""
+    start = int(hashlib.sha256(topic.encode()).hexdigest()[:8], 16) % len(options)
+    return options[start:] + options[:start]
+
+
+WANTS = re.compile(r"\b(?:want|wants|need|needs|love|loves|prefer|looking for|care about)\s+([^,.;]+)", re.I)
+DISLIKES = re.compile(
+    r"\b(?:hate|hates|dislike|tired of|struggle with|worry about|frustrated by)\s+([^,.;]+)", re.I
+)
+
+
+def _clauses(pattern: re.Pattern, text: str) -> list[str]:
+    """What follows the verb, up to the next clause ("want less packaging waste" -> "less packaging waste")."""
+    found = [re.split(r"\s+(?:but|and|who|while)\s+", m.group(1).strip())[0] for m in pattern.finditer(text)]
+    return list(dict.fromkeys(f for f in found if f))[:3]
 
 
 def _piece(payload: dict[str, Any]) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from splants_dagster.llm.remote import RemoteProvider, error_detail
 
 class OpenAIProvider(RemoteProvider):
     name = "openai"
+    default_endpoint = "https://api.openai.com/v1"
 
     def __init__(
         self,
@@ -38,7 +39,7 @@ class OpenAIProvider(RemoteProvider):
         self.native = name == "openai"
 
     def _new_client(self) -> openai.AsyncOpenAI:
-        kwargs = {"api_key": self._api_key, "max_retries": 0, "timeout": self.timeout_s}
+        kwargs = {"api_key": self._api_key, "max_retries": 0, "timeout": self.timeout(openai.Timeout)}
         if self.base_url:
             kwargs["base_url"] = self.base_url
         return openai.AsyncOpenAI(**kwargs)

@@ -15,6 +15,7 @@ from splants_dagster.llm.base import LLMError, redact
 from splants_dagster.llm.retry import parse_retry_after
 
 RETRYABLE_STATUS = frozenset({408, 409, 425, 429})
+CONNECT_TIMEOUT_S = 10.0  # a server that does not even accept the connection is not worth waiting for
 
 
 class RemoteProvider:
@@ -25,6 +26,7 @@ class RemoteProvider:
 
     name = "remote"
     is_offline = False
+    default_endpoint = ""  # the SDK's own endpoint when ``base_url`` is not set
 
     def __init__(self, *, model: str, api_key: str, base_url: str | None, timeout_s: float):
         self.model = model
@@ -40,6 +42,16 @@ class RemoteProvider:
     @property
     def label(self) -> str:
         return f"{self.name}/{self.model}"
+
+    @property
+    def endpoint(self) -> str:
+        """Where requests go (for messages; the URL carries no credentials)."""
+        return self.base_url or self.default_endpoint
+
+    def timeout(self, kind: Any) -> Any:
+        """``timeout_s`` per request phase (a reply may take that long), connecting within 10 s; ``kind`` is
+        the SDK's ``Timeout`` class (each SDK bundles its own HTTP client)."""
+        return kind(self.timeout_s, connect=min(CONNECT_TIMEOUT_S, self.timeout_s))
 
     def _new_client(self) -> Any:
         raise NotImplementedError

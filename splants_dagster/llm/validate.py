@@ -42,6 +42,8 @@ def check_reply(request: LLMRequest, response: LLMResponse) -> None:
             data = json.loads(body)
         except json.JSONDecodeError as exc:
             raise LLMError(f"reply is not valid JSON ({exc.msg} at char {exc.pos})", retryable=True) from None
+        except RecursionError:  # a reply of [[[[...]]]]: the parser's recursion limit, not a crash
+            raise LLMError("reply is JSON nested too deeply to be a usable object", retryable=True) from None
         if not isinstance(data, dict):
             raise LLMError("reply is JSON but not an object", retryable=True)
 

@@ -2,6 +2,11 @@
 pieces still to be published, and the active model as the content suite's predicted-performance
 component.
 
+Demo data is kept apart (issue #16): simulated engagement (``is_demo``) is learned from only while the
+account has no real engagement at all (:func:`real_first`); a model trained on any simulated row is a
+*demo model* (``demo`` in its card, ``is_demo`` in ``analytics.model_runs``), and only demo campaigns
+(briefs with ``demo: true``) are scored with one (:func:`active_suite_predictor`, ``content_predictions``).
+
 Plain SQL over ``core`` tables through :class:`~splants_dagster.warehouse.store.Warehouse`; no Dagster
 imports. The Dagster assets in ``defs/ml/`` (and the content suite) call these functions.
 """
@@ -29,7 +34,7 @@ from splants_dagster.ml.features import (
     check_pre_publication,
 )
 from splants_dagster.ml.models import PerformanceModel
-from splants_dagster.ml.registry import ModelRegistry
+from splants_dagster.ml.registry import ModelRegistry, model_is_demo
 from splants_dagster.ml.training import current_baselines, suite_predictor
 from splants_dagster.paths import DataPaths
 from splants_dagster.warehouse.store import Warehouse
@@ -122,6 +127,32 @@ def outcomes_frame(store: Warehouse) -> pd.DataFrame:
     return frame
 
 
+def real_first(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` without its simulated (``is_demo``) rows as soon as it holds one real row.
+
+    Stricter than "per platform" on purpose: a model that learned from any simulated row is a demo
+    model, which real campaigns never use, so once real engagement exists anywhere the predictor learns
+    from real rows only (a platform with no real row yet falls back to the overall baseline)."""
+    if frame.empty or "is_demo" not in frame.columns:
+        return frame
+    demo = frame["is_demo"].fillna(False).astype(bool)
+    if demo.all():
+        return frame
+    return frame[~demo].reset_index(drop=True)
+
+
+CAMPAIGN_DEMO_SQL = (
+    "SELECT coalesce(TRY_CAST(json_extract_string(brief_json, '$.demo') AS BOOLEAN), false) AS demo "
+    "FROM campaigns WHERE campaign_id = ?"
+)
+
+
+def campaign_is_demo(store: Warehouse, campaign_id: str) -> bool:
+    """Whether the campaign's brief says ``demo: true`` (an unknown campaign counts as real)."""
+    rows = _frame(store, CAMPAIGN_DEMO_SQL, [campaign_id])
+    return bool(len(rows)) and bool(rows["demo"].iloc[0])
+
+
 @dataclass
 class TrainingData:
     """The training set and what it was built from (for the asset's metadata)."""
@@ -146,8 +177,9 @@ def build_training_data(
 ) -> TrainingData:
     """Posts with a final outcome → one training row each (ours, plus the account's external history
     when ``include_external``). Features come only from pre-publication columns; the target is the
-    lifetime engagement rate relative to the platform's trailing median at publish time."""
-    outcomes = outcomes_frame(store)
+    lifetime engagement rate relative to the platform's trailing median at publish time. Simulated posts
+    are left out as soon as any real post has an outcome (:func:`real_first`)."""
+    outcomes = real_first(outcomes_frame(store))
     ours = _frame(store, PUBLISHED_PIECES_SQL).assign(source="ours")
     frames = [ours]
     if include_external:
@@ -254,6 +286,16 @@ class ActiveModel:
     version: str
     model_version: str
     model: PerformanceModel
+    demo: bool = False  # trained on simulated engagement: scores demo campaigns only
+
+    @property
+    def label(self) -> str:
+        return f"{self.model_version} (demo)" if self.demo else self.model_version
+
+
+DEMO_MODEL_NOTE = (
+    "the active model {mv} was trained on simulated demo engagement, so it scores demo campaigns only"
+)
 
 
 def load_active(paths: DataPaths) -> tuple[ActiveModel | None, str]:
@@ -271,7 +313,12 @@ def load_active(paths: DataPaths) -> tuple[ActiveModel | None, str]:
     if getattr(model, "spec", None) != PIECE_SPEC:
         # e.g. registered by `splants predictor evaluate --model-name engagement` on another history
         return None, f"the active model {mv} was trained on other inputs than pieces, so it is not used"
-    return ActiveModel(version, mv, model), f"active model {mv} ({model.candidate.label})"
+    try:
+        demo = model_is_demo(registry.card(version))
+    except (OSError, ValueError):  # no readable card: nothing says the model learned from real data
+        demo = True
+    kind = "demo model, trained on simulated engagement" if demo else model.candidate.label
+    return ActiveModel(version, mv, model, demo), f"active model {mv} ({kind})"
 
 
 def active_suite_predictor(
@@ -282,12 +329,18 @@ def active_suite_predictor(
     tone: str | None,
     paid: bool | None,
     keywords: Sequence[str],
+    demo: bool = False,
 ) -> tuple[Callable[[Any, Any], float | None] | None, str]:
     """The content suite's predicted-performance component from the active model (or None) and a note
-    for the asset's metadata."""
+    for the asset's metadata. ``demo``: the campaign is a demo one; a real campaign is never scored by a
+    model trained on simulated engagement."""
     active, note = load_active(paths)
     if active is None:
         return None, f"not used: {note}"
-    baselines = current_baselines(outcomes_frame(store), window=active.model.window, gap=active.model.gap)
+    if active.demo and not demo:
+        return None, "not used: " + DEMO_MODEL_NOTE.format(mv=active.model_version)
+    baselines = current_baselines(
+        real_first(outcomes_frame(store)), window=active.model.window, gap=active.model.gap
+    )
     scorer = suite_predictor(active.model, baselines, tz=tz, tone=tone, paid=paid, keywords=keywords)
     return scorer, f"used: {note}"

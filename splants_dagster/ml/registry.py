@@ -187,9 +187,22 @@ class ModelRegistry:
         body = {"version": version, "model_version": self.model_version(version), "activated_at": _now()}
         _write_atomic(self.pointer, json.dumps({**body, "reason": reason}, indent=2).encode())
 
+    def deactivate(self) -> None:
+        """No model is active any more (every version's files are kept)."""
+        if self.pointer.exists():
+            self.pointer.unlink()
+
     def load_active(self) -> tuple[str, Any] | None:
         version = self.active_version()
         return (version, self.load(version)) if version else None
+
+
+def model_is_demo(card: Mapping[str, Any]) -> bool:
+    """Whether a model card's model learned from simulated (``is_demo``) engagement. Cards written before
+    the ``demo`` field say it through their training set's ``notes.demo_rows``."""
+    if "demo" in card:
+        return bool(card["demo"])
+    return int((card.get("notes") or {}).get("demo_rows") or 0) > 0
 
 
 @dataclass(frozen=True)

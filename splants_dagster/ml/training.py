@@ -37,7 +37,7 @@ from splants_dagster.ml.features import (
     select_window,
 )
 from splants_dagster.ml.models import DEFAULT_CANDIDATES, Candidate, PerformanceModel, fit_model
-from splants_dagster.ml.registry import GateDecision, gate
+from splants_dagster.ml.registry import GateDecision, gate, model_is_demo
 
 
 def prepare_history(
@@ -234,6 +234,7 @@ def model_run_row(card: Mapping[str, Any]) -> dict[str, Any]:
         "trailing_median_p_value": ev.get("improvement_p_values", {}).get("trailing_median"),
         "deployed": bool(card.get("deployed")),
         "reason": card.get("gate", {}).get("reason"),
+        "is_demo": model_is_demo(card),
         "card": json.dumps(card, default=str),
     }
 

@@ -60,6 +60,18 @@ def idempotency_key(piece_id: str, platform: str) -> str:
 
 
 @dataclass(frozen=True)
+class ABVariant:
+    """One A/B variant carried inside its original's publication (a platform-split email)."""
+
+    piece_id: str
+    subject: str | None
+    preheader: str | None
+    body: str
+    rendered: str
+    title: str = ""
+
+
+@dataclass(frozen=True)
 class PublishItem:
     """One approved piece, due on one platform, with everything a publisher may need (and no secrets)."""
 
@@ -83,6 +95,13 @@ class PublishItem:
     variant_of: str | None = None
     link: str | None = None
     first_attempt_at: dt.datetime | None = None
+    # A/B: ``platform_split`` (this email carries its variants: the platform splits the audience),
+    # ``sequential`` (one version of a sequential test) or None
+    ab_design: str | None = None
+    variants: tuple[ABVariant, ...] = ()
+    # the brief's email audience (Mailchimp saved segment id / tag); the publishing config's otherwise
+    email_segment: str | None = None
+    email_tag: str | None = None
 
     @property
     def short_key(self) -> str:
@@ -146,6 +165,11 @@ class Publisher(ABC):
     def publish(self, item: PublishItem, progress: dict[str, Any], checkpoint: Checkpoint) -> PublishResult:
         """Send the item. ``progress`` holds what earlier attempts recorded through ``checkpoint`` (e.g. the
         ids of tweets already posted in a thread), so a retry resumes instead of starting again."""
+
+    def audience_problem(self, item: PublishItem) -> str | None:
+        """Why ``item`` must not be sent to this platform's audience as configured (checked by the gate
+        before any call, e.g. a Mailchimp send to a whole list), or None."""
+        return None
 
     def claim_progress(self, item: PublishItem) -> dict[str, Any]:
         """What to record with the claim, before the first remote call, so a later lookup searches for

@@ -13,6 +13,7 @@ from splants_dagster.publishing.hubspot import HubSpotBlogPublisher, HubSpotEmai
 from splants_dagster.publishing.linkedin import DEFAULT_VERSION, LinkedInPublisher
 from splants_dagster.publishing.mailchimp import MailchimpPublisher
 from splants_dagster.publishing.outbox import OutboxPublisher
+from splants_dagster.publishing.review import ReviewPolicy
 from splants_dagster.publishing.webhooks import WebhookSender, parse_urls
 from splants_dagster.publishing.wordpress import WordPressPublisher
 from splants_dagster.publishing.x import DEFAULT_BASE_URL as X_BASE
@@ -36,7 +37,7 @@ class PublishingSettings:
     wordpress_url: str | None = None
     wordpress_username: str | None = None
     wordpress_app_password: str | None = field(default=None, repr=False)
-    wordpress_status: str = "publish"
+    wordpress_status: str = "draft"  # draft | publish | future (at the scheduled time)
     wordpress_category: str | None = None
     x_access_token: str | None = field(default=None, repr=False)
     x_api_base_url: str | None = None
@@ -51,16 +52,27 @@ class PublishingSettings:
     mailchimp_action: str = "send"
     mailchimp_from_name: str | None = None
     mailchimp_reply_to: str | None = None
+    mailchimp_segment_id: str | None = (
+        None  # MAILCHIMP_SEGMENT_ID (else publishing.yaml mailchimp.segment_id)
+    )
+    mailchimp_tag: str | None = None  # MAILCHIMP_TAG (else publishing.yaml mailchimp.tag)
+    mailchimp_whole_list: bool = (
+        False  # MAILCHIMP_SEND_TO_WHOLE_LIST (or publishing.yaml mailchimp.whole_list)
+    )
+    mailchimp_ab_test_size: int = 20  # % of the audience the A/B combinations go to
+    mailchimp_ab_wait_minutes: int = 240  # before the winner goes to the rest
+    mailchimp_ab_winner: str = "opens"  # opens | clicks | manual | total_revenue
     hubspot_access_token: str | None = field(default=None, repr=False)
     hubspot_api_base_url: str | None = None
     hubspot_blog_id: str | None = None
-    hubspot_blog_action: str = "publish"
+    hubspot_blog_action: str = "draft"
     hubspot_email_action: str = "draft"
     webhook_urls: str | None = field(default=None, repr=False)
     webhook_secret: str | None = field(default=None, repr=False)
     webhook_attempts: int = 3
     webhook_backoff_s: float = 0.5
     webhook_max_rounds: int = 6
+    review: ReviewPolicy = field(default_factory=ReviewPolicy)  # publishing.yaml: review | auto per channel
 
     def secrets(self) -> list[str]:
         values = [
@@ -194,6 +206,12 @@ def build_publishers(s: PublishingSettings) -> PublisherSet:
             from_name=s.mailchimp_from_name,
             reply_to=s.mailchimp_reply_to,
             base_url=s.mailchimp_api_base_url,
+            segment_id=s.mailchimp_segment_id or s.review.mailchimp.get("segment_id"),
+            tag=s.mailchimp_tag or s.review.mailchimp.get("tag"),
+            whole_list=s.mailchimp_whole_list or bool(s.review.mailchimp.get("whole_list")),
+            ab_test_size=s.mailchimp_ab_test_size,
+            ab_wait_minutes=s.mailchimp_ab_wait_minutes,
+            ab_winner=s.mailchimp_ab_winner,
             **common,
         )
     elif choice in ("auto", "hubspot") and s.hubspot_access_token:

@@ -5,6 +5,14 @@ created as drafts, the id is checkpointed, then pushed live (``/draft/push-live`
 ``draft``. Emails are created as drafts (name carries the item's key); ``publish`` sends them through
 ``/marketing/v3/emails/{id}/publish``, which HubSpot only allows on Marketing Hub Enterprise.
 
+A/B: an email carrying its variants (``item.variants``, a platform split) is created as the control, then
+its variation with ``POST /marketing/v3/emails/ab-test/create-variation`` (``contentId`` = the control,
+``variationName`` carrying the item's key) and the variant's subject and text set with ``PATCH
+/marketing/v3/emails/{id}``. HubSpot A/B emails have one variation: the first variant; others stay
+alternates. HubSpot splits the recipients and picks the winner.
+
+Blog posts are drafts by default (``HUBSPOT_BLOG_ACTION=publish`` pushes them live).
+
 Guarantee: exactly once. Interrupted attempts are found again — blog posts by slug, emails by name among
 those created since the first attempt — and resumed, never created twice.
 """
@@ -57,7 +65,7 @@ class HubSpotBlogPublisher(_HubSpot):
     name = "hubspot_blog"
     guarantee = "exactly once: posts are found by slug and resumed, never created twice"
 
-    def __init__(self, access_token: str, blog_id: str, *, action: str = "publish", **kwargs: Any):
+    def __init__(self, access_token: str, blog_id: str, *, action: str = "draft", **kwargs: Any):
         super().__init__(access_token, action=action, **kwargs)
         self.blog_id = blog_id
 
@@ -136,8 +144,35 @@ class HubSpotEmailPublisher(_HubSpot):
             "content": {"plainTextVersion": item.rendered or item.body},
         }
 
+    @staticmethod
+    def variation_name(item: PublishItem) -> str:
+        v = item.variants[0]
+        return f"{(v.title or item.title)[:70]} {item.tag_line} variation {v.piece_id[:24]}"
+
+    def variation_patch(self, item: PublishItem) -> dict[str, Any]:
+        v = item.variants[0]
+        return {
+            "subject": v.subject or item.subject or item.title,
+            "content": {"plainTextVersion": v.rendered or v.body},
+        }
+
     def describe(self, item: PublishItem) -> dict[str, Any]:
         steps = [{"method": "POST", "path": "/marketing/v3/emails", "json": self.payload(item)}]
+        if item.variants:
+            steps.append(
+                {
+                    "method": "POST",
+                    "path": "/marketing/v3/emails/ab-test/create-variation",
+                    "json": {"contentId": "{id}", "variationName": self.variation_name(item)},
+                }
+            )
+            steps.append(
+                {
+                    "method": "PATCH",
+                    "path": "/marketing/v3/emails/{variation_id}",
+                    "json": self.variation_patch(item),
+                }
+            )
         if self.action == "publish":
             steps.append({"method": "POST", "path": "/marketing/v3/emails/{id}/publish"})
         return {"steps": steps}
@@ -146,10 +181,43 @@ class HubSpotEmailPublisher(_HubSpot):
         email_id = progress.get("email_id")
         if not email_id:
             email_id = self.http.create("/marketing/v3/emails", json=self.payload(item))
-            checkpoint({**progress, "email_id": email_id})
+            progress = {**progress, "email_id": email_id}
+            checkpoint(progress)
+        details: dict[str, Any] = {"action": self.action}
+        if item.variants:
+            variation_id = progress.get("variation_id") or self._find_variation(item)
+            if not variation_id:
+                variation_id = self.http.create(
+                    "/marketing/v3/emails/ab-test/create-variation",
+                    json={"contentId": email_id, "variationName": self.variation_name(item)},
+                )
+            if progress.get("variation_id") != variation_id:
+                progress = {**progress, "variation_id": variation_id}
+                checkpoint(progress)
+            self.http.request(
+                "PATCH", f"/marketing/v3/emails/{variation_id}", json=self.variation_patch(item), ok=(200,)
+            )
+            details.update(
+                type="ab_email",
+                arms=[
+                    {"piece_id": item.piece_id, "email_id": email_id},
+                    {"piece_id": item.variants[0].piece_id, "email_id": variation_id},
+                ],
+                alternates=[v.piece_id for v in item.variants[1:]],
+            )
         if self.action == "publish":
             self.http.request("POST", f"/marketing/v3/emails/{email_id}/publish", ok=(204, 200), creates=True)
-        return PublishResult(email_id, None, {"action": self.action})
+        return PublishResult(email_id, None, details)
+
+    def _find_variation(self, item: PublishItem) -> str | None:
+        """A variation an interrupted attempt created (its name carries the item's key)."""
+        found = self.http.request(
+            "GET", "/marketing/v3/emails", params={"createdAfter": iso_z(item.lookup_since), "limit": 100}
+        ).json()
+        marker = f"{item.tag_line} variation "
+        return next(
+            (str(e["id"]) for e in found.get("results", []) if marker in str(e.get("name", ""))), None
+        )
 
     def reconcile(self, item: PublishItem, progress: dict[str, Any]) -> Reconciled:
         email_id = progress.get("email_id")
@@ -165,7 +233,13 @@ class HubSpotEmailPublisher(_HubSpot):
             )
         if email is None:
             return Reconciled("absent", note="no email with this item's key")
-        if self.action == "draft" or email.get("state") in LIVE or email.get("isPublished"):
+        live = email.get("state") in LIVE or email.get("isPublished")
+        if item.variants and not live:
+            # the A/B variation may be missing: resuming finds it by name or creates it (the PATCH is idempotent)
+            return Reconciled(
+                "absent", progress={**progress, "email_id": str(email["id"])}, note="A/B email: resuming"
+            )
+        if self.action == "draft" or live:
             return Reconciled("found", PublishResult(str(email["id"]), None, {"reconciled": True}))
         return Reconciled(
             "absent", progress={**progress, "email_id": str(email["id"])}, note="draft exists: resuming"

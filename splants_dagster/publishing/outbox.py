@@ -84,6 +84,17 @@ class OutboxPublisher(Publisher):
             "hashtags": list(item.hashtags),
             "link": item.link,
             "variant_of": item.variant_of,
+            "ab_design": item.ab_design,
+            # an email carrying A/B variants: set them up as an A/B test in the email tool by hand
+            "ab_variants": [
+                {
+                    "piece_id": v.piece_id,
+                    "subject": v.subject,
+                    "preheader": v.preheader,
+                    "text": v.rendered or v.body,
+                }
+                for v in item.variants
+            ],
         }
 
     def describe(self, item: PublishItem) -> dict[str, Any]:

@@ -51,6 +51,10 @@ class ScheduleInputs:
     others: set[str]  # piece ids of other campaigns' slots (fixed, not written back)
     history: list[dict[str, Any]]
     preferences: dict[str, dict[tuple[int, int], float]] = field(default_factory=dict)
+    # A/B design per scheduled piece (platform_split | sequential); pieces not listed are ordinary
+    designs: dict[str, str] = field(default_factory=dict)
+    # variants not scheduled as publications of their own (see :func:`ab_plan`)
+    alternates: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def own(self) -> set[str]:
@@ -66,6 +70,7 @@ def load_inputs(store: Warehouse, campaign_id: str, brief: CampaignBrief) -> Sch
     )
     if brief.variants == 0:
         pieces = [p for p in pieces if p["variant_of"] is None]
+    pieces, designs, alternates = ab_plan(pieces, brief.sequential_test)
     started = [r for r in store.query(STARTED_SQL, [campaign_id]) if r["at"] is not None]
     started_ids = {r["piece_id"] for r in started}
     others = store.query(
@@ -102,10 +107,64 @@ def load_inputs(store: Warehouse, campaign_id: str, brief: CampaignBrief) -> Sch
         [campaign_id],
     ):
         preferences.setdefault(r["piece_id"], {})[(r["weekday"], r["hour"])] = r["predicted_relative"]
-    return ScheduleInputs(items, {o["piece_id"] for o in others}, store.query(HISTORY_SQL), preferences)
+    for r in started:  # a version already out keeps its design (older schedules had none)
+        if r["piece_id"] not in designs and (r["variant_of"] or r["piece_id"]) in designs:
+            designs[r["piece_id"]] = "sequential"
+    return ScheduleInputs(
+        items,
+        {o["piece_id"] for o in others},
+        store.query(HISTORY_SQL),
+        preferences,
+        designs,
+        [a for a in alternates if a["piece_id"] not in started_ids],
+    )
 
 
-def schedule_rows(slots: Iterable[Slot], campaign_id: str, now: dt.datetime) -> list[dict[str, Any]]:
+def ab_plan(
+    pieces: list[dict[str, Any]], sequential_test: bool
+) -> tuple[list[dict[str, Any]], dict[str, str], list[dict[str, Any]]]:
+    """Which versions of a piece become publications. A/B variants are published only where the
+    platform splits the audience itself: an email piece is ONE publication carrying its variants
+    (``platform_split``: a Mailchimp variate campaign, a HubSpot A/B email). A blog or social variant is
+    kept as an alternate (never a second post to the same audience), unless the brief opts into
+    ``sequential_test``: then each version is scheduled in turn, on different days (``sequential``).
+
+    Returns the pieces to schedule, the design per scheduled piece, and the alternates."""
+    publishable = {p["piece_id"] for p in pieces}
+    with_variants = {p["variant_of"] for p in pieces if p["variant_of"] in publishable}
+    keep: list[dict[str, Any]] = []
+    designs: dict[str, str] = {}
+    alternates: list[dict[str, Any]] = []
+    for p in pieces:
+        pid, control = p["piece_id"], p["variant_of"]
+        split = p["platform"] == "email"
+        if control is None:
+            keep.append(p)
+            if pid in with_variants and (split or sequential_test):
+                designs[pid] = "platform_split" if split else "sequential"
+            continue
+        if control not in publishable:  # no control to test against: nothing to publish
+            alternates.append({**_alt(p), "kept_as": "alternate (its original is not publishable)"})
+        elif split:
+            alternates.append({**_alt(p), "kept_as": "platform_split (sent inside its original's A/B email)"})
+        elif sequential_test:
+            keep.append(p)
+            designs[pid] = "sequential"
+        else:
+            alternates.append(
+                {**_alt(p), "kept_as": "alternate (not published: no audience split on this channel)"}
+            )
+    return keep, designs, alternates
+
+
+def _alt(p: dict[str, Any]) -> dict[str, Any]:
+    return {"piece_id": p["piece_id"], "platform": p["platform"], "variant_of": p["variant_of"]}
+
+
+def schedule_rows(
+    slots: Iterable[Slot], campaign_id: str, now: dt.datetime, designs: Mapping[str, str] | None = None
+) -> list[dict[str, Any]]:
+    designs = designs or {}
     return [
         {
             "piece_id": s.piece_id,
@@ -120,6 +179,7 @@ def schedule_rows(slots: Iterable[Slot], campaign_id: str, now: dt.datetime) -> 
             "exploration": s.exploration,
             "is_pillar": s.is_pillar,
             "variant_of": s.variant_of,
+            "ab_design": designs.get(s.piece_id),
         }
         for s in slots
     ]
@@ -128,13 +188,16 @@ def schedule_rows(slots: Iterable[Slot], campaign_id: str, now: dt.datetime) -> 
 def write_schedule(
     conn: duckdb.DuckDBPyConnection, campaign_id: str, rows: list[dict[str, Any]], now: dt.datetime
 ) -> int:
-    """The campaign's schedule becomes ``rows``; each scheduled piece gets a pending publication, and a
-    pending (or dry-run) one no longer scheduled is dropped. Returns the publications added."""
+    """The campaign's schedule becomes ``rows``; each scheduled piece gets a pending publication, and one
+    no longer scheduled that nothing was sent for (pending, dry run, held before any call) is dropped. Returns the publications added."""
     replace_rows(conn, "schedule", "campaign_id = ?", [campaign_id], rows)
     added = state.ensure_pending(conn, rows, now)
     conn.execute(
-        "DELETE FROM publications WHERE campaign_id = ? AND status IN ('pending', 'dry_run')"
-        " AND NOT list_contains(?, piece_id)",
+        "DELETE FROM publications WHERE campaign_id = ? AND NOT list_contains(?, piece_id)"
+        " AND (status IN ('pending', 'dry_run')"
+        # held before any call (e.g. an A/B variant an older schedule gave a slot of its own)
+        " OR (status IN ('pending_review', 'held') AND coalesce(attempts, 0) = 0"
+        " AND NOT coalesce(needs_review, false)))",
         [campaign_id, [r["piece_id"] for r in rows]],
     )
     return added

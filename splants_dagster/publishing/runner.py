@@ -2,6 +2,12 @@
 allows it and at most once everywhere. The Dagster step (``publications`` asset) and ``splants publish``
 both call :func:`publish_due`.
 
+Before anything is sent to a real platform (not the outbox) the review gate (``publishing/review.py``)
+decides whether it may go: a person approved this exact text, or its channel is in ``auto`` mode; never
+template/offline text unless allowed. A held item is recorded as ``pending_review`` (or ``rejected``,
+``held``) with ``held_reason``, and checked again by every batch. Entries of ``reviews/<campaign>.yaml``
+are imported as decisions at the start of a batch.
+
 Per item, each warehouse write is its own short ``store.write()`` session, never held during a call:
 
 1. An item left ``in_flight`` (the last run died mid-call), or flagged ``outcome_unknown``, is reconciled
@@ -34,7 +40,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from splants_dagster.publishing import state
+from splants_dagster.publishing import review, state
 from splants_dagster.publishing.base import (
     OutcomeUnknown,
     Permanent,
@@ -69,7 +75,7 @@ class ItemOutcome:
     piece_id: str
     platform: str
     publisher: str
-    outcome: str  # published | reconciled | retry_later | review | dry_run | skipped
+    outcome: str  # published | reconciled | retry_later | review | held | dry_run | skipped
     idempotency_key: str = ""
     remote_id: str | None = None
     url: str | None = None
@@ -162,7 +168,9 @@ class _Batch:
         log: Log,
         clock,
         boosts: str = "outbox",
+        reviews: dict[str, review.PieceReview] | None = None,
     ):
+        self.reviews = reviews or {}
         self.store = store
         self.pset = pset
         self.report = report
@@ -262,10 +270,34 @@ class _Batch:
             retry_at=retry_at.isoformat() if retry_at else None,
         )
 
+    def hold(self, row: dict[str, Any], publisher: Publisher) -> tuple[str, str] | None:
+        """The review gate for an item nothing has been sent for yet (an item in flight, or of unknown
+        outcome, may already be out there: it is reconciled whatever the gate says)."""
+        if row.get("status") == "in_flight" or row.get("outcome_unknown"):
+            return None
+        outbox = publisher is self.pset.outbox
+        policy = self.pset.settings.review
+        held = review.hold(row, self.reviews.get(row["piece_id"]), policy, outbox=outbox)
+        if held is not None or outbox:
+            return held
+        held = review.variant_hold(row.get("variants") or [], self.reviews, policy, row["platform"])
+        if held is not None:
+            return held
+        problem = publisher.audience_problem(state.item_from_row(row))
+        return (review.HELD, review.AUDIENCE.format(problem=problem)) if problem else None
+
     def run_item(self, row: dict[str, Any]) -> None:
         item = state.item_from_row(row)
         publisher, fallback = _publisher_for(self.pset, row, self.boosts)
         boost_id = row.get("boost_id")
+        held = self.hold(row, publisher)
+        if held is not None:
+            status, reason = held
+            with self.store.write() as conn:
+                state.mark_held(conn, item, publisher.name, status, reason, self.clock())
+            self.log("info", f"{item.piece_id} on {item.platform}: {status}: {reason}")
+            self._outcome(item, publisher, "held", fallback, error=reason)
+            return
         progress = state.progress_of(row)
         needs_lookup = (
             row.get("status") == "in_flight"
@@ -372,6 +404,42 @@ class _Batch:
                 self.log("warning", f"webhook {row['event_id']} to {row['url_ref']}: {status} ({last.error})")
 
 
+def _rows_for_review(
+    conn, store, started, campaign, force_now, clock, log: Log
+) -> tuple[list[dict[str, Any]], dict[str, review.PieceReview]]:
+    """Imports the review files' new entries, then the due rows with each person's latest edit applied
+    (not to a re-promotion, whose text is its own) and the decisions by piece."""
+    reviews_dir = store.paths.reviews_dir
+    if reviews_dir.is_dir():
+        campaigns = [p.stem for p in reviews_dir.glob("*.yaml")]
+        imported, problems = review.import_yaml(conn, reviews_dir, campaigns, clock())
+        if imported:
+            log("info", f"{imported} review decision(s) imported from {reviews_dir}")
+        for problem in problems:
+            log("warning", f"review file: {problem}")
+    rows = state.due_rows(conn, started, campaign, force_now)
+    ids = {r["piece_id"] for r in rows} | {v["piece_id"] for r in rows for v in r.get("variants") or ()}
+    reviews = review.reviews_by_piece(conn, ids)
+    out = []
+    for row in rows:
+        decided = reviews.get(row["piece_id"])
+        row = row if row.get("boost_id") or decided is None else review.with_edit(row, decided.edit)
+        if row.get("variants"):  # a platform-split email: variants with their edits, rejected ones left out
+            kept = []
+            for v in row["variants"]:
+                v_review = reviews.get(v["piece_id"])
+                if review.review_state(v, v_review)[0] == "rejected":
+                    log(
+                        "info",
+                        f"{row['piece_id']}: A/B variant {v['piece_id']} rejected: left out of the test",
+                    )
+                    continue
+                kept.append(review.with_edit(v, v_review.edit) if v_review else v)
+            row = {**row, "variants": kept, "ab_design": "platform_split" if kept else None}
+        out.append(row)
+    return out, reviews
+
+
 def publish_due(
     store,
     pset: PublisherSet,
@@ -399,10 +467,23 @@ def publish_due(
     if dry_run:
         with store.write() as conn:
             state.schedule_boosts(conn, clock())
-            rows = state.due_rows(conn, started, campaign, force_now)
+            rows, reviews = _rows_for_review(conn, store, started, campaign, force_now, clock, log)
+            gate = _Batch(store, pset, report, run_id, log, clock, boosts, reviews)
             for row in rows:
                 item = state.item_from_row(row)
                 publisher, fallback = _publisher_for(pset, row, boosts)
+                held = gate.hold(row, publisher)
+                if held is not None:  # shown (what would go once approved), not recorded
+                    gate._outcome(
+                        item,
+                        publisher,
+                        "held",
+                        fallback,
+                        error=f"{held[0]}: {held[1]}",
+                        preview=publisher.describe(item),
+                    )
+                    log("info", f"[dry run] {item.piece_id} on {item.platform}: would be held ({held[1]})")
+                    continue
                 preview = publisher.describe(item)
                 recorded = state.mark_dry_run(conn, item, publisher.name, preview, clock(), fallback)
                 report.items.append(
@@ -434,11 +515,11 @@ def publish_due(
             return report
         with store.write() as conn:
             scheduled = state.schedule_boosts(conn, clock())
-            rows = state.due_rows(conn, started, campaign, force_now)
+            rows, reviews = _rows_for_review(conn, store, started, campaign, force_now, clock, log)
         if scheduled:
             log("info", f"{scheduled} re-promotion(s) scheduled from engagement boosts")
         log("info", f"{len(rows)} item(s) due" + (f" in campaign {campaign}" if campaign else ""))
-        batch = _Batch(store, pset, report, run_id, log, clock, boosts)
+        batch = _Batch(store, pset, report, run_id, log, clock, boosts, reviews)
         for row in rows:
             batch.run_item(row)
         batch.deliver_webhooks()

@@ -7,6 +7,7 @@ callers keep those sessions short and never hold one during a network call.
                           │  └──▶ failed + needs_review (Permanent, or too many attempts)
                           └── run died: next run reconciles ──▶ published | claim again | needs_review
     pending ──dry run──▶ dry_run (a real run still publishes it)
+    pending ──review gate──▶ pending_review | rejected | held (publishing/review.py; re-checked every batch)
 
 Re-promotions planned by the engagement anomaly sensor (``engagement_boosts``) go through the same state
 machine in their own table, ``boost_publications`` (one row per boost, key per piece × platform × boost),
@@ -23,7 +24,7 @@ from typing import Any
 
 import duckdb
 
-from splants_dagster.publishing.base import PublishItem, PublishResult, idempotency_key
+from splants_dagster.publishing.base import ABVariant, PublishItem, PublishResult, idempotency_key
 from splants_dagster.warehouse.store import dict_rows
 
 PUBLISHABLE = ("approved", "auto_fixed")
@@ -48,11 +49,17 @@ def table_for(conn: duckdb.DuckDBPyConnection, key: str) -> str:
 
 def publishable_sql(alias: str = "c") -> str:
     """SQL condition: the content piece ``alias`` may be published. Its own QA decision is approved or
-    auto_fixed; a variant QA has not judged separately inherits its parent's decision (QA only derives
+    auto_fixed, or a person approved it; a variant QA has not judged separately inherits its parent's decision (QA only derives
     variants from approved pieces)."""
     ok = ", ".join(f"'{s}'" for s in PUBLISHABLE)
     return (
         f"(EXISTS (SELECT 1 FROM qa_status q WHERE q.piece_id = {alias}.piece_id AND q.status IN ({ok}))"
+        # a person approved it (``splants review approve``, e.g. a piece QA flagged) and has not rejected it
+        # since; QA's rejection stands. The review gate (publishing/review.py) checks the approved text.
+        f" OR (EXISTS (SELECT 1 FROM review_decisions d WHERE d.piece_id = {alias}.piece_id"
+        " AND d.decision = 'approve' AND NOT EXISTS (SELECT 1 FROM review_decisions r"
+        " WHERE r.piece_id = d.piece_id AND r.decision = 'reject' AND r.decided_at >= d.decided_at))"
+        f" AND NOT EXISTS (SELECT 1 FROM qa_status q WHERE q.piece_id = {alias}.piece_id AND q.status = 'rejected'))"
         f" OR ({alias}.variant_of IS NOT NULL"
         f" AND NOT EXISTS (SELECT 1 FROM qa_status q WHERE q.piece_id = {alias}.piece_id)"
         f" AND EXISTS (SELECT 1 FROM qa_status q WHERE q.piece_id = {alias}.variant_of AND q.status IN ({ok}))))"
@@ -76,9 +83,12 @@ def due_rows(
                c.hashtags, c.is_pillar, c.variant_of, cp.keywords, cp.brief_json,
                p.idempotency_key, p.status, coalesce(p.attempts, 0) AS attempts, p.progress,
                coalesce(p.outcome_unknown, false) AS outcome_unknown, p.next_attempt_at, p.first_attempt_at,
-               NULL::VARCHAR AS boost_id
+               NULL::VARCHAR AS boost_id, p.held_reason, p.updated_at AS state_updated_at, s.ab_design,
+               c.provider, c.model, c.candidate_strategy, o.provider AS original_provider,
+               o.model AS original_model, o.candidate_strategy AS original_candidate_strategy
         FROM schedule s
         JOIN content_pieces c ON c.piece_id = s.piece_id
+        LEFT JOIN content_pieces o ON o.piece_id = c.variant_of
         LEFT JOIN campaigns cp ON cp.campaign_id = s.campaign_id
         LEFT JOIN publications p ON p.piece_id = s.piece_id AND p.platform = s.platform
         WHERE {publishable_sql("c")}
@@ -95,7 +105,8 @@ def due_rows(
                []::VARCHAR[] AS hashtags, false AS is_pillar, NULL::VARCHAR AS variant_of, cp.keywords,
                cp.brief_json, p.idempotency_key, p.status, coalesce(p.attempts, 0) AS attempts, p.progress,
                coalesce(p.outcome_unknown, false) AS outcome_unknown, p.next_attempt_at, p.first_attempt_at,
-               b.boost_id
+               b.boost_id, p.held_reason, p.updated_at AS state_updated_at, c.provider, c.model,
+               c.candidate_strategy
         FROM engagement_boosts b
         JOIN content_pieces c ON c.piece_id = b.piece_id
         LEFT JOIN campaigns cp ON cp.campaign_id = c.campaign_id
@@ -112,16 +123,37 @@ def due_rows(
         ORDER BY publish_at, piece_id, boost_id NULLS FIRST
     """
     params = [campaign, campaign, force_now, now, force_now, now]
-    return dict_rows(conn.execute(sql, params + params))
+    rows = dict_rows(conn.execute(sql, params + params))
+    for row in rows:
+        if row.get("ab_design") == "platform_split" and not row.get("boost_id"):
+            row["variants"] = variant_rows(conn, row["piece_id"], row["platform"])
+    return rows
+
+
+def variant_rows(conn: duckdb.DuckDBPyConnection, piece_id: str, platform: str) -> list[dict[str, Any]]:
+    """The publishable A/B variants a platform-split publication carries (with what the review gate
+    needs: the text fields and who wrote them)."""
+    return dict_rows(
+        conn.execute(
+            f"""SELECT c.piece_id, c.title, c.body, c.rendered, c.seo_title, c.meta_description, c.subject,
+                       c.preheader, c.cta, c.hashtags, c.provider, c.model, c.candidate_strategy
+                FROM content_pieces c
+                WHERE c.variant_of = ? AND c.platform = ? AND {publishable_sql("c")}
+                ORDER BY c.piece_id""",
+            [piece_id, platform],
+        )
+    )
 
 
 def item_from_row(row: dict[str, Any]) -> PublishItem:
-    link = None
+    brief: dict[str, Any] = {}
     if row.get("brief_json"):
         try:
-            link = json.loads(row["brief_json"]).get("link")
+            loaded = json.loads(row["brief_json"])
+            brief = loaded if isinstance(loaded, dict) else {}
         except ValueError:
-            link = None
+            brief = {}
+    link = brief.get("link")
     publish_at = row["publish_at"]
     if publish_at.tzinfo is None:
         publish_at = publish_at.replace(tzinfo=dt.UTC)
@@ -151,10 +183,28 @@ def item_from_row(row: dict[str, Any]) -> PublishItem:
         is_pillar=bool(row.get("is_pillar")),
         variant_of=row.get("variant_of"),
         link=link,
+        ab_design=row.get("ab_design") if not row.get("boost_id") else None,
+        variants=tuple(
+            ABVariant(
+                v["piece_id"],
+                v.get("subject"),
+                v.get("preheader"),
+                v.get("body") or "",
+                v.get("rendered") or v.get("body") or "",
+                v.get("title") or "",
+            )
+            for v in row.get("variants") or ()
+        ),
+        email_segment=_text(brief.get("email_segment")),
+        email_tag=_text(brief.get("email_tag")),
         first_attempt_at=first.replace(tzinfo=dt.UTC)
         if first is not None and first.tzinfo is None
         else first,
     )
+
+
+def _text(value: Any) -> str | None:
+    return str(value).strip() or None if value is not None else None
 
 
 def load(conn: duckdb.DuckDBPyConnection, key: str) -> dict[str, Any] | None:
@@ -214,6 +264,7 @@ def claim(
             "fallback_reason": fallback_reason,
             "outcome_unknown": False,
             "needs_review": False,
+            "held_reason": None,
             "updated_at": now,
         },
     )
@@ -342,6 +393,33 @@ def mark_unknown_for_review(
     )
 
 
+def mark_held(
+    conn: duckdb.DuckDBPyConnection,
+    item: PublishItem,
+    publisher: str,
+    status: str,
+    reason: str,
+    now: dt.datetime,
+) -> None:
+    """Held before any platform call (``pending_review`` | ``rejected`` | ``held``) and why; attempts and
+    progress of earlier attempts are kept. Nothing is written when the row already says exactly that."""
+    row = load(conn, item.idempotency_key) or {}
+    if row.get("status") == status and row.get("held_reason") == reason:
+        return
+    _upsert(
+        conn,
+        item,
+        {
+            "status": status,
+            "publisher": publisher,
+            "held_reason": reason[:2000],
+            "attempts": int(row.get("attempts") or 0),
+            "next_attempt_at": None,
+            "updated_at": now,
+        },
+    )
+
+
 def mark_dry_run(
     conn: duckdb.DuckDBPyConnection,
     item: PublishItem,
@@ -379,7 +457,8 @@ def ensure_pending(conn: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]], 
         ).fetchone()[0]
         if before:
             conn.execute(
-                "UPDATE publications SET publish_at = ? WHERE idempotency_key = ? AND status IN ('pending', 'dry_run', 'failed')",
+                "UPDATE publications SET publish_at = ? WHERE idempotency_key = ?"
+                " AND status IN ('pending', 'dry_run', 'failed', 'pending_review', 'held', 'rejected')",
                 [r["publish_at"], key],
             )
             continue

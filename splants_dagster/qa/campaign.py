@@ -20,6 +20,7 @@ from typing import Any
 from splants_dagster.briefs import BrandProfile, CampaignBrief
 from splants_dagster.content import DraftError, allowed_links, parse_draft, parse_draft_dict
 from splants_dagster.llm.base import LLMError
+from splants_dagster.qa import factual, legal
 from splants_dagster.qa.engine import PUBLISHABLE, WEIGHTS, Assistant, QAOutcome, review
 from splants_dagster.qa.model import CHECK_NAMES, QAContext, QAText, spec_for
 from splants_dagster.qa.reviews import Applied, ReviewEntry, apply_decision
@@ -47,6 +48,7 @@ class CampaignInputs:
     reviews: dict[str, ReviewEntry] = field(default_factory=dict)
     previous_reviews: dict[str, dict[str, Any]] = field(default_factory=dict)  # qa_reviews rows
     review_file: str | None = None
+    source_roles: dict[str, str] = field(default_factory=dict)  # research source ref -> role
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
 
@@ -132,6 +134,31 @@ class CampaignQA:
                                 "is_final": r.number == last,
                             }
                         )
+        return rows
+
+    def claims_rows(self) -> list[dict[str, Any]]:
+        """Every claim of every round, supported or not, for ``qa_claims`` / ``analytics.claims``: the
+        factual check's claims, and the legal lexicon's prohibited claims (health, urgency, green claims
+        ...; ``kind`` = the rule's category, ``status`` prohibited, ``support_ref`` legal/<rule id>)."""
+        rows = []
+        for p in self.pieces.values():
+            last = p.outcome.rounds[-1].number
+            for r in p.outcome.rounds:
+                found = []
+                if (result := r.evaluation.checks.get("factual")) is not None:
+                    found += factual.claims_rows(result)
+                if (result := r.evaluation.checks.get("legal")) is not None:
+                    found += legal.claims_rows(result)
+                for row in found:
+                    rows.append(
+                        {
+                            "piece_id": p.piece_id,
+                            "campaign_id": self.campaign_id,
+                            **row,
+                            "round": r.number,
+                            "is_final": r.number == last,
+                        }
+                    )
         return rows
 
     def status_rows(self, previous: Mapping[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
@@ -250,36 +277,96 @@ class CampaignQA:
         return rows[:limit]
 
 
-def build_context(inputs: CampaignInputs) -> QAContext:
-    brief, research = inputs.brief, inputs.research
-    ranked = [k.keyword for k in research.keywords] if research else []
-    support = {
-        "brief": "\n".join(
-            x
-            for x in [
-                brief.topic,
-                brief.goal,
-                brief.audience,
-                brief.call_to_action or "",
-                brief.link or "",
-                *brief.keywords,
-            ]
-            if x
-        ),
+def brief_statements(brief: CampaignBrief) -> dict[str, str]:
+    """The brief's own fields as approved statements (``brief:topic`` ...): a piece may say what the
+    brief says (its topic, goal, audience, call to action, link and keywords)."""
+    fields = {
+        "topic": brief.topic,
+        "goal": brief.goal,
+        "audience": brief.audience,
+        "call_to_action": brief.call_to_action or "",
+        "link": brief.link or "",
+        "keywords": "\n".join(brief.keywords),
     }
-    # facts are supported by what people wrote (the brief, the sources), never by model output such as
-    # the research's audience insights
+    return {k: v for k, v in fields.items() if v}
+
+
+def approved_facts(brief: CampaignBrief, brand: BrandProfile) -> dict[str, str]:
+    """Fact id -> statement: ``brief:1`` ... for the brief's facts, ``brand:1`` ... for the brand's."""
+    facts = {f"brief:{i}": f for i, f in enumerate(getattr(brief, "facts", None) or [], start=1)}
+    facts.update({f"brand:{i}": f for i, f in enumerate(getattr(brand, "facts", None) or [], start=1)})
+    return facts
+
+
+def _testimonials(*owners: Any) -> list[dict[str, Any]]:
+    out = []
+    for owner in owners:
+        for t in getattr(owner, "testimonials", None) or []:
+            data = t.model_dump() if hasattr(t, "model_dump") else dict(t)
+            if data.get("consent"):
+                out.append(data)
+    return out
+
+
+def source_roles(brief: CampaignBrief) -> dict[str, str]:
+    """Source ref -> role (own | competitor | reference) as the brief declares them."""
+    entries = brief.source_entries() if hasattr(brief, "source_entries") else []
+    return {e.ref: e.role for e in entries}
+
+
+def qa_context_for(
+    brief: CampaignBrief,
+    brand: BrandProfile,
+    sources: Mapping[str, str] | None = None,
+    *,
+    roles: Mapping[str, str] | None = None,
+    research: Research | None = None,
+    earlier: Mapping[str, str] | None = None,
+) -> QAContext:
+    """The one way a campaign's QA context is built (``qa_report``, ``splants qa --brief``, tests).
+
+    ``sources``: ref -> text of the research sources; ``roles``: ref -> role, from the research rows
+    (a ref the rows do not name takes the brief's role for it, else ``reference``). Claims are supported
+    by what people approved (the brief, its facts, the brand, consented testimonials, own pages), never by
+    model output such as the research's audience insights."""
+    ranked = [k.keyword for k in research.keywords] if research else []
+    declared = source_roles(brief)
+    all_roles = {ref: (roles or {}).get(ref) or declared.get(ref) or "reference" for ref in (sources or {})}
     return QAContext(
-        inputs.brand,
+        brand,
         keywords=[*brief.keywords, *ranked] if brief.keywords else ranked,
-        support_texts=support,
-        sources=inputs.sources,
-        earlier=inputs.earlier,
+        support_texts=brief_statements(brief),
+        sources=dict(sources or {}),
+        earlier=dict(earlier or {}),
         paid=brief.paid,
         link=brief.link,
         tone=brief.tone,
         call_to_action=brief.call_to_action,
         dates=(brief.start_date, brief.end_date),
+        facts=approved_facts(brief, brand),
+        testimonials=_testimonials(brief, brand),
+        source_roles=all_roles,
+    )
+
+
+def suite_qa_context(suite: Any) -> QAContext:
+    """The QA context of a content suite's campaign (``content.SuiteContext``), built once per suite so
+    candidate scoring judges substance and truth against the same facts as QA."""
+    cached = suite.__dict__.get("_qa_context")
+    if cached is None:
+        cached = qa_context_for(suite.brief, suite.brand, suite.source_texts, research=suite.research)
+        suite.__dict__["_qa_context"] = cached
+    return cached
+
+
+def build_context(inputs: CampaignInputs) -> QAContext:
+    return qa_context_for(
+        inputs.brief,
+        inputs.brand,
+        inputs.sources,
+        roles=inputs.source_roles,
+        research=inputs.research,
+        earlier=inputs.earlier,
     )
 
 
@@ -319,6 +406,7 @@ def generation_scores(text: QAText, ctx: QAContext, others: dict[str, str]) -> d
         call_to_action=ctx.call_to_action,
         others=others,
         sources=ctx.sources,
+        qa_context=ctx,
     ).components()
     total, used = weighted_total(scores)
     return score_columns(scores, total, used)

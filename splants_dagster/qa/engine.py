@@ -1,6 +1,6 @@
 """Scoring, decisions and the auto-fix loop.
 
-The overall QA score is the weighted mean of the seven checks. Decisions follow the SPLANTS workflow
+The overall QA score is the weighted mean of the eight checks. Decisions follow the SPLANTS workflow
 guide: below 0.6 a piece is **flagged** for a human; from 0.6 to 0.8 it is **auto-fixed** (rule-based
 fixes, plus an LLM rewrite of what is still failing when a real provider is configured), re-validated,
 for at most two rounds; from 0.8 it is **approved**. Two things hold a piece back at any score: an
@@ -16,18 +16,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from splants_dagster.qa import brand_voice, factual, grammar, legal, readability, seo, uniqueness
+from splants_dagster.qa import brand_voice, factual, grammar, legal, readability, seo, substance, uniqueness
 from splants_dagster.qa.fixes import apply_fixes, shorten_to_limit
 from splants_dagster.qa.model import CheckResult, Finding, QAContext, QAText
 
 WEIGHTS: dict[str, float] = {
-    "grammar": 0.15,
+    "grammar": 0.10,
     "uniqueness": 0.15,
-    "brand_voice": 0.15,
+    "brand_voice": 0.10,
     "factual": 0.15,
     "seo": 0.10,
     "legal": 0.20,
     "readability": 0.10,
+    "substance": 0.10,
 }
 FLAG_BELOW = 0.6
 APPROVE_AT = 0.8
@@ -41,6 +42,7 @@ CHECKS = {
     "seo": seo,
     "legal": legal,
     "readability": readability,
+    "substance": substance,
 }
 PASS_AT = {name: getattr(module, "PASS_AT", 1.0) for name, module in CHECKS.items()}
 PUBLISHABLE = ("approved", "auto_fixed")

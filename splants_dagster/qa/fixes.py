@@ -282,8 +282,35 @@ def readability(text: QAText, findings: list[Finding], _ctx: QAContext) -> tuple
     return text.with_(body=body), [f"readability: split {count} long sentence(s)"]
 
 
+def untruths(text: QAText, findings: list[Finding], _ctx: QAContext) -> tuple[QAText, list[str]]:
+    """Drops each body sentence that makes an unsupported factual claim (what is not approved is not
+    said); a body is never emptied. Legal-lexicon problems and other fields are left to the LLM rewrite
+    or a human."""
+    bad = [
+        f
+        for f in findings
+        if f.field == "body"
+        and f.start is not None
+        and f.severity == "error"
+        and f.claim is not None
+        and not f.claim.get("supported")
+    ]
+    if not bad:
+        return text, []
+    body = text.body
+    spans = sentence_spans(body)
+    drop = [s for s in spans if any(s.start <= f.start < s.end for f in bad)]
+    if not drop or len(drop) >= len(spans):
+        return text, []
+    for s in sorted(drop, key=lambda s: s.start, reverse=True):
+        body = body[: s.start] + body[s.end :]
+    body = re.sub(r"[ \t]{2,}", " ", body)
+    body = re.sub(r"\n{3,}", "\n\n", body).strip()
+    return text.with_(body=body), [f"factual: removed {len(drop)} sentence(s) with unapproved claims"]
+
+
 Rule = Callable[[QAText, list[Finding], QAContext], tuple[QAText, list[str]]]
-RULES: list[Rule] = [replacements, legal, seo, readability]
+RULES: list[Rule] = [untruths, replacements, legal, seo, readability]
 
 
 def apply_fixes(text: QAText, evaluation: Evaluation, ctx: QAContext) -> tuple[QAText, list[str]]:

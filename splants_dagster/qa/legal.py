@@ -1,5 +1,12 @@
-"""Legal and compliance: prohibited claims, health claims, paid-post disclosure, CAN-SPAM for e-mail
-(an unsubscribe line and a postal address) and the platform's length limit.
+"""Legal and compliance: the claims lexicon, paid-post disclosure, CAN-SPAM for e-mail (an unsubscribe
+line and a postal address) and the platform's length limit.
+
+The claims lexicon (``rules/claims_lexicon.yaml``, shipped with the package) lists rules by category --
+health and medical, financial and guarantees, environmental, endorsements, urgency and scarcity,
+superlatives and awards -- each with its patterns, the guidance it comes from (FTC Green Guides, FTC
+Endorsement Guides, CAP Code ...) and a fix. A rule is ``never`` allowed, allowed when an approved fact
+states the claim (``fact``), or only when the fact states it together with its certification or standard
+(``certified_fact``, environmental claims). Findings name the rule (``rule <id>``).
 
 Every legal problem is an ``error``: a piece with one is never approved automatically, and a human
 approval in the review file is refused while it fails (the human can reject it instead).
@@ -7,41 +14,128 @@ approval in the review file is refused while it fails (the human can reject it i
 
 from __future__ import annotations
 
+import functools
 import re
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
 
+import yaml
+
+from splants_dagster.qa.claims import stem
 from splants_dagster.qa.model import CheckResult, Finding, QAContext, QAText
-from splants_dagster.qa.spans import excerpt, find_phrase, mask
+from splants_dagster.qa.spans import excerpt, find_phrase, mask, sentence_spans
+from splants_dagster.text import STOP_WORDS, normalise
+
+LEXICON = "claims_lexicon.yaml"
+CODES = {
+    "health": "health_claim",
+    "financial": "prohibited_claim",
+    "guarantee": "prohibited_claim",
+    "environmental": "environmental_claim",
+    "endorsement": "endorsement_claim",
+    "urgency": "urgency_claim",
+    "superlative": "superlative_claim",
+}
+CERTIFICATION = re.compile(
+    r"\b(?:certified|certification|certificate|accredited|verified by|audited|standard|en \d{4,5}|iso \d+|"
+    r"pas \d+|tüv|ok compost|bpi|b corp|carbon trust|fsc|soil association|seedling)\b",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    category: str
+    patterns: tuple[re.Pattern[str], ...]
+    allowed_if: str  # never | fact | certified_fact
+    guidance: str
+    fix: str
+    disclosure: bool = False
+
+
+@functools.cache
+def lexicon() -> tuple[Rule, ...]:
+    """The claims lexicon's rules (loaded once from the package data)."""
+    raw = yaml.safe_load(resources.files("splants_dagster.qa").joinpath("rules", LEXICON).read_text("utf-8"))
+    return tuple(
+        Rule(
+            r["id"],
+            r["category"],
+            tuple(re.compile(p, re.I) for p in r["patterns"]),
+            r.get("allowed_if", "never"),
+            r["guidance"],
+            r["fix"],
+            bool(r.get("disclosure", False)),
+        )
+        for r in raw["rules"]
+    )
+
+
+def _fact_states(phrase: str, ctx: QAContext, certified: bool) -> str | None:
+    """The id of an approved fact that states ``phrase`` (with its certification, if asked), or None."""
+    words = {stem(w) for w in normalise(phrase) if w not in STOP_WORDS} or {
+        stem(w) for w in normalise(phrase)
+    }
+    for ref, fact in ctx.facts.items():
+        for sent in sentence_spans(fact) or []:
+            have = {stem(w) for w in normalise(sent.text)}
+            if words <= have and (not certified or CERTIFICATION.search(sent.text)):
+                return ref
+    return None
+
+
+def lexicon_findings(text: QAText, ctx: QAContext) -> list[Finding]:
+    findings: list[Finding] = []
+    disclosed: bool | None = None
+    for field, value in text.fields().items():
+        masked = mask(value)
+        taken: list[tuple[int, int]] = []
+        for rule in lexicon():
+            for pattern in rule.patterns:
+                for m in pattern.finditer(masked):
+                    if any(a < m.end() and m.start() < b for a, b in taken):
+                        continue
+                    allowed = None
+                    if rule.allowed_if in ("fact", "certified_fact"):
+                        allowed = _fact_states(m.group(0), ctx, rule.allowed_if == "certified_fact")
+                    if allowed and rule.disclosure:
+                        if disclosed is None:
+                            disclosed = find_disclosure(text.rendered, ctx) is not None
+                        allowed = allowed if disclosed else None
+                    if allowed:
+                        continue
+                    taken.append((m.start(), m.end()))
+                    needs = {
+                        "never": "",
+                        "fact": " and no approved fact states it",
+                        "certified_fact": " and no approved fact states it with its certification",
+                    }[rule.allowed_if]
+                    findings.append(
+                        Finding(
+                            NAME,
+                            CODES.get(rule.category, "prohibited_claim"),
+                            f"'{value[m.start() : m.end()]}' is a prohibited claim ({rule.category}, rule "
+                            f"{rule.id}){needs}: {rule.guidance}",
+                            excerpt(value, m.start(), m.end()),
+                            rule.fix,
+                            "error",
+                            field,
+                            m.start(),
+                            m.end(),
+                            {
+                                "rule": rule.id,
+                                "category": rule.category,
+                                "text": value[m.start() : m.end()],
+                            },
+                        )
+                    )
+    return findings
+
 
 NAME = "legal"
 
-PROHIBITED = (
-    "guaranteed results",
-    "results guaranteed",
-    "guaranteed to work",
-    "guaranteed income",
-    "100% guaranteed",
-    "risk-free",
-    "risk free",
-    "no risk",
-    "zero risk",
-    "100% safe",
-    "completely safe",
-    "miracle cure",
-    "miracle results",
-    "get rich quick",
-    "instant results",
-    "lose weight fast",
-    "no side effects",
-    "fda approved",
-    "doctor recommended",
-)
-HEALTH = re.compile(
-    r"\b(cures?|cured|curing|heals?|healing|treats?|prevents?|reverses?|fights?|eliminates?)\b"
-    r"[^.!?\n]{0,40}?\b(cancer|diabetes|disease|diseases|illness|anxiety|depression|arthritis|covid(?:-19)?|"
-    r"infections?|obesity|insomnia|alzheimer'?s|dementia|heart disease|high blood pressure|acne|eczema|"
-    r"the flu)\b",
-    re.I,
-)
 DISCLOSURES = (
     "#ad",
     "#sponsored",
@@ -84,40 +178,7 @@ def find_disclosure(rendered: str, ctx: QAContext) -> int | None:
 
 
 def check(text: QAText, ctx: QAContext) -> CheckResult:
-    findings: list[Finding] = []
-    for field, value in text.fields().items():
-        masked = mask(value)
-        for claim in PROHIBITED:
-            for span in find_phrase(masked, claim):
-                findings.append(
-                    Finding(
-                        NAME,
-                        "prohibited_claim",
-                        f"'{value[span.start : span.end]}' is a prohibited claim (advertising codes forbid "
-                        "promising results or absence of risk)",
-                        excerpt(value, span.start, span.end),
-                        "describe what the product does and what customers can expect, without promises",
-                        "error",
-                        field,
-                        span.start,
-                        span.end,
-                    )
-                )
-        for m in HEALTH.finditer(masked):
-            findings.append(
-                Finding(
-                    NAME,
-                    "health_claim",
-                    f"'{m.group(0)}' is a health claim (only authorised claims may be made about food and drink)",
-                    excerpt(value, m.start(), m.end()),
-                    "remove the health claim",
-                    "error",
-                    field,
-                    m.start(),
-                    m.end(),
-                )
-            )
-
+    findings: list[Finding] = lexicon_findings(text, ctx)
     rendered = text.rendered
     if ctx.paid and text.content_type in DISCLOSURE_TYPES:
         at = find_disclosure(rendered, ctx)
@@ -189,3 +250,25 @@ def check(text: QAText, ctx: QAContext) -> CheckResult:
     errors = sum(1 for f in findings if f.severity == "error")
     score = round(max(0.0, 1.0 - 0.5 * errors), 4)
     return CheckResult(NAME, score, errors == 0, tuple(findings), {"chars": len(rendered), "limit": limit})
+
+
+def claims_rows(result: CheckResult) -> list[dict[str, Any]]:
+    """The lexicon's prohibited claims of a legal result as ``qa_claims`` rows (like
+    ``factual.claims_rows``): never supported, since no fact allowed them. The rule, its category and the
+    matched text ride in the finding's ``fix`` (no auto-fix uses them: a prohibited claim is left to the
+    LLM rewrite or a human)."""
+    return [
+        {
+            "claim_text": f.fix["text"],
+            "kind": f.fix["category"],
+            "supported": False,
+            "support_ref": f"legal/{f.fix['rule']}",
+            "status": "prohibited",
+            "field": f.field,
+            "span_start": f.start,
+            "span_end": f.end,
+            "check": NAME,
+        }
+        for f in result.findings
+        if f.fix and "rule" in f.fix
+    ]

@@ -8,13 +8,14 @@ import functools
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from splants_dagster.briefs import BrandProfile
 from splants_dagster.content import Draft, render
 from splants_dagster.platforms import WORD_TARGETS, PieceSpec, is_compatible, plan_suite
+from splants_dagster.qa.claims import Evidence, evidence_for, statements_from
 
 CHECK_NAMES: tuple[str, ...] = (
     "grammar",
@@ -24,6 +25,7 @@ CHECK_NAMES: tuple[str, ...] = (
     "seo",
     "legal",
     "readability",
+    "substance",
 )
 SEVERITIES = ("error", "warning", "info")
 TEXT_FIELDS = ("title", "body", "seo_title", "meta_description", "subject", "preheader")
@@ -50,6 +52,7 @@ class Finding:
     start: int | None = None
     end: int | None = None
     fix: Mapping[str, Any] | None = None
+    claim: Mapping[str, Any] | None = None  # factual: the claim (kind, text, span, supported, support)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -57,6 +60,12 @@ class Finding:
         data["span"] = [self.start, self.end] if self.start is not None else None
         data.pop("start")
         data.pop("end")
+        if self.claim is None:
+            data.pop("claim")
+        else:
+            data["claim"] = dict(self.claim)
+            data["supported"] = self.claim.get("supported")
+            data["support"] = self.claim.get("support")
         return data
 
 
@@ -255,6 +264,9 @@ class QAContext:
         tone: str | None = None,
         call_to_action: str | None = None,
         dates: tuple[dt.date, ...] = (),
+        facts: Mapping[str, str] | None = None,
+        testimonials: Sequence[Mapping[str, Any]] | None = None,
+        source_roles: Mapping[str, str] | None = None,
     ):
         self.brand = brand
         self.keywords = [k for k in dict.fromkeys(k.strip().lower() for k in (keywords or [])) if k]
@@ -268,6 +280,9 @@ class QAContext:
         self.tone = tone
         self.call_to_action = call_to_action
         self.dates = tuple(dates)
+        self.facts = dict(facts or {})  # fact id (brief:1, brand:2) -> approved statement
+        self.testimonials = [dict(t) for t in (testimonials or ()) if t.get("consent", True)]
+        self.source_roles = {ref: (source_roles or {}).get(ref, "reference") for ref in self.sources}
 
     def with_siblings(self, siblings: Mapping[str, str], bases: Mapping[str, str]) -> QAContext:
         """The same context with another set of sibling pieces (keeps the cached derived data)."""
@@ -284,9 +299,23 @@ class QAContext:
         return "\n".join(p for p in parts if p)
 
     @functools.cached_property
-    def support_corpus(self) -> str:
-        """Everything a fact may be supported by: the brief, the brand profile and the research sources."""
-        return "\n".join([*self.support_texts.values(), self.brand_text, *self.sources.values()])
+    def evidence(self) -> Evidence:
+        """What claims may rest on: facts, the brief's fields, the brand, testimonials, sources by role."""
+        statements = statements_from(
+            self.facts,
+            self.support_texts,
+            self.brand_text,
+            self.testimonials,
+            self.sources,
+            self.source_roles,
+        )
+        return evidence_for(statements, self.dates)
+
+    @functools.cached_property
+    def approved_text(self) -> str:
+        """The approved statements (facts, brief fields, brand, consented quotes): what copy may say."""
+        quotes = [str(t.get("quote", "")) for t in self.testimonials]
+        return "\n".join([*self.facts.values(), *self.support_texts.values(), self.brand_text, *quotes])
 
     @functools.cached_property
     def vocabulary(self) -> frozenset[str]:
@@ -298,6 +327,8 @@ class QAContext:
                 " ".join(self.brand.tone_words + self.brand.avoid_words + self.brand.default_hashtags),
                 " ".join(self.keywords),
                 *self.support_texts.values(),
+                *self.facts.values(),
+                *(str(t.get("quote", "")) + " " + str(t.get("author", "")) for t in self.testimonials),
                 *self.sources.values(),
             ]
         )

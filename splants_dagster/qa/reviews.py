@@ -15,6 +15,10 @@ the entry stays in the file. ``reject`` always applies. ``approve`` applies to t
 if the piece is regenerated (its text changes), the approval is reported as stale and not carried over
 until the entry is edited (for example a new note). An approval is refused while the piece fails the
 legal check: legal failures are never published; fix the brief or reject the piece.
+
+The file is also an import path of the publishing review queue (``splants_dagster/publishing/review.py``):
+each new entry becomes a ``review_decisions`` row on the text current when it is first seen, which is what
+lets a piece out to a real platform; ``splants review`` records the same decisions from the command line.
 """
 
 from __future__ import annotations

@@ -18,7 +18,8 @@ from splants_dagster_tests.helpers import DEMO_CAMPAIGN, materialize_campaign
 from splants_dagster_tests.llm.conftest import OPENAI_KEY, llm_resource
 from splants_dagster_tests.llm.fakes import FakeAnthropic
 
-NOW = dt.datetime(2026, 11, 10, 12, 0, tzinfo=dt.UTC)  # the demo campaign starts 27 days later
+# the content step's clock; the demo brief's relative window is resolved from the real day, later than this
+NOW = dt.datetime(2026, 11, 10, 12, 0, tzinfo=dt.UTC)
 EARLIER = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
 CORE = ["campaign_brief", "research_brief", "content_suite"]
 PIECES = 10
@@ -188,7 +189,11 @@ def test_batch_route_submit_sensor_collect_materialize(instance, resources, stor
     assert third.success and third.asset_materializations_for_node("content_suite")
     pieces = store.query("SELECT generation_strategy, generation_reason, provider FROM content_pieces")
     assert len(pieces) == PIECES and {p["generation_strategy"] for p in pieces} == {"economy"}
-    assert all("via batch: the campaign starts in 27 days" in p["generation_reason"] for p in pieces)
+    start = store.query("SELECT start_date FROM campaigns WHERE campaign_id = ?", [DEMO_CAMPAIGN])[0][
+        "start_date"
+    ]
+    lead = f"via batch: the campaign starts in {(start - NOW.date()).days} days"
+    assert all(lead in p["generation_reason"] for p in pieces)
     assert content_requests(fake) == []  # every piece came from a batch
     # the ledger holds each batch reply once, at half the price of the reported usage
     models = load_models(data_dir / "models.yaml")

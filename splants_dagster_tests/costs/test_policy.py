@@ -201,7 +201,7 @@ def test_config_file_and_environment(tmp_path):
     path.write_text("monthly_budget_usd: -3\nstrategy: luxury\n")
     with pytest.raises(BudgetConfigError, match="strategy: Value error, must be one of economy"):
         load_budget_config(path)
-    with pytest.raises(BudgetConfigError, match="is not a number"):
+    with pytest.raises(BudgetConfigError, match="SPLANTS_MONTHLY_BUDGET_USD='fifty': must be a number of US"):
         env_overrides({"SPLANTS_MONTHLY_BUDGET_USD": "fifty"})
 
 

@@ -2,12 +2,20 @@
 and scheduling on the offline provider: the template writer must not stuff keywords, repeat itself across
 campaigns, or write text too hard for its platform."""
 
+import datetime as dt
+
 import pytest
 
 from splants_dagster_tests.helpers import materialize_campaign
 
+
+def in_days(days: int) -> str:
+    """A start date ahead of today: briefs whose window has ended are refused (docs/briefs.md)."""
+    return (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=days)).isoformat()
+
+
 BRIEFS = {
-    "invoice-app-launch": """
+    "invoice-app-launch": f"""
 id: invoice-app-launch
 topic: Launch of our invoicing app for freelance designers and photographers
 goal: 300 trial sign-ups in a month
@@ -16,10 +24,10 @@ keywords: [invoicing app, late payments, freelance invoicing]
 platforms: [blog, linkedin, twitter, email, youtube]
 content_types: [blog, social_post, email, video_script, ad_copy]
 tone: professional
-start_date: 2026-12-01
+start_date: {in_days(3)}
 duration_days: 30
 """,
-    "sourdough-saturdays": """
+    "sourdough-saturdays": f"""
 id: sourdough-saturdays
 topic: Sourdough Saturdays at our neighbourhood bakery, with fresh loaves from 7am
 goal: Fill the Saturday morning queue
@@ -28,11 +36,11 @@ keywords: [sourdough bread, local bakery, weekend breakfast]
 platforms: [instagram, facebook, pinterest, tiktok, blog]
 content_types: [social_post, ad_copy, video_script, blog, landing_page]
 tone: enthusiastic
-start_date: 2026-12-05
+start_date: {in_days(5)}
 duration_days: 14
 paid: true
 """,
-    "yoga-january": """
+    "yoga-january": f"""
 id: yoga-january
 topic: New year beginner yoga classes for people who have never tried yoga
 goal: Sell 40 beginner passes
@@ -41,7 +49,7 @@ keywords: [beginner yoga, gentle exercise]
 platforms: [facebook, email, blog]
 content_types: [social_post, email, blog, press_release, product_description]
 tone: inspirational
-start_date: 2027-01-02
+start_date: {in_days(26)}
 duration_days: 28
 """,
 }

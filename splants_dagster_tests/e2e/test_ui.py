@@ -4,7 +4,6 @@ campaign launched through the GraphQL API; the warehouse checked; the UI rendere
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -17,7 +16,7 @@ import pytest
 
 from splants_dagster.paths import PROJECT_ROOT, DataPaths
 from splants_dagster.warehouse.store import Warehouse
-from splants_dagster_tests.helpers import DEMO_CAMPAIGN, services_required
+from splants_dagster_tests.helpers import DEMO_CAMPAIGN, debian_program
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
@@ -32,22 +31,7 @@ def free_port() -> int:
 
 def chromium() -> str:
     """Debian's chromium, installed by the test setup when missing (as root, from Debian's packages)."""
-    found = shutil.which("chromium")
-    if found:
-        return found
-    if os.geteuid() == 0 and shutil.which("apt-get"):
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium"]
-        if subprocess.run(install, env=env, capture_output=True).returncode != 0:
-            subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True)
-            subprocess.run(install, env=env, capture_output=True)
-        found = shutil.which("chromium")
-    if not found:
-        message = "Debian's chromium is not installed and could not be installed"
-        if services_required():
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
+    return debian_program("chromium")
 
 
 class Browser:

@@ -284,16 +284,43 @@ def test_facebook_preset_on_a_file_without_its_columns_names_them(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("raw", "value"), [("1234", 1234), ("1,234", 1234), ("12.0", 12), ("", None), (7, 7)]
+    ("raw", "value"),
+    [("1234", 1234), ("1,234", 1234), ("12.0", 12), ("", None), (7, 7), (2**63 - 1, 2**63 - 1)],
 )
 def test_parse_count_accepts(raw, value):
     assert parse_count("c", raw) == value
 
 
-@pytest.mark.parametrize("raw", ["1.5", "abc", "1e3", True, float("nan")])
+@pytest.mark.parametrize(
+    "raw",
+    ["1.5", "abc", "1e3", True, float("nan"), float("inf"), 2**63, 1e300, "99999999999999999999999"],
+)
 def test_parse_count_rejects(raw):
     with pytest.raises(ValueError):
         parse_count("c", raw)
+
+
+def test_counts_above_bigint_are_out_of_range_not_a_failed_load():
+    with pytest.raises(ValueError, match=r"count out of range in 'likes': 1e\+300") as caught:
+        parse_count("likes", 1e300)
+    assert caught.value.code == "number_out_of_range"
+
+
+def test_saved_api_records_of_the_wrong_shape_are_bad_rows(tmp_path):
+    tweets = {
+        "data": [
+            {"id": "1", "created_at": "2026-11-20T10:00:00Z", "public_metrics": ["not", "an", "object"]},
+            {"id": "2", "created_at": "2026-11-20T10:00:00Z", "public_metrics": {"impression_count": "inf"}},
+            {"id": "3", "created_at": "2026-11-20T10:00:00Z", "public_metrics": {"impression_count": 50}},
+        ]
+    }
+    parsed = parse_file(write(tmp_path, "tweets.json", json.dumps(tweets)), ctx())
+    assert [r["external_id"] for r in parsed.rows] == ["twitter:3"]
+    assert [(q["line"], q["reason_code"]) for q in parsed.quarantined] == [
+        (1, "malformed_row"),
+        (2, "malformed_row"),
+    ]
+    assert parsed.quarantined[0]["reason"].startswith("unreadable record: AttributeError")
 
 
 def test_inbox_listing_and_preset_folders(tmp_path):

@@ -177,7 +177,67 @@ def test_ab_picks_the_true_winner_on_synthetic_data(seed):
 def test_ab_control_can_win_and_small_samples_decide_nothing():
     (control_wins,) = abtest.decide([pair("V", 300, 5000, 180, 5000)])
     assert control_wins["decision"] == "control_wins" and control_wins["winner_piece_id"] == "ctl"
+    assert control_wins["design"] == "fixed_horizon" and control_wins["horizon_reached_by"] == "sample_size"
+    # before the planned sample (and with no test window known) nothing is decided and no p-value shown
     (small,) = abtest.decide([pair("V", 3, 100, 9, 100)])
-    assert small["decision"] == "insufficient_data" and small["p_value"] is None
+    assert small["decision"] == "running" and small["p_value"] is None and small["decided_at"] is None
     (missing,) = abtest.decide([pair("V", None, None, 9, 1000)])
-    assert missing["decision"] == "insufficient_data"
+    assert missing["decision"] == "running" and missing["winner_piece_id"] is None
+
+
+NOW = dt.datetime(2026, 12, 7, 12, tzinfo=dt.UTC)
+
+
+def windowed(name, x_c, n_c, x_v, n_v, started):
+    return {**pair(name, x_c, n_c, x_v, n_v), "first_date_control": started, "first_date_variant": started}
+
+
+def test_ab_window_end_decides_on_what_it_has():
+    started = NOW.date() - dt.timedelta(days=14)
+    (ended,) = abtest.decide([windowed("V", 20, 300, 45, 300, started)], decided_at=NOW)
+    assert ended["horizon_reached_by"] == "window_end" and ended["decided_at"] == NOW
+    assert ended["decision"] == "variant_wins" and ended["p_value"] < 0.05
+    (thin,) = abtest.decide([windowed("V", 2, 40, 3, 40, started)], decided_at=NOW)
+    assert thin["decision"] == "insufficient_data" and thin["horizon_reached_by"] == "window_end"
+    (young,) = abtest.decide(
+        [windowed("V", 20, 300, 45, 300, started + dt.timedelta(days=1))], decided_at=NOW
+    )
+    assert young["decision"] == "running" and young["p_value"] is None
+
+
+def test_ab_decision_is_recorded_once_and_never_re_decided():
+    """Peeking guard: once decided at the horizon, later data (here: the variant's lead vanishing)
+    does not change the recorded decision, its evidence or its time."""
+    (first,) = abtest.decide([pair("V", 200, 5000, 300, 5000)], decided_at=NOW)
+    assert first["decision"] == "variant_wins"
+    later = NOW + dt.timedelta(days=3)
+    recorded = {("ctl", "V"): first}
+    (again,) = abtest.decide([pair("V", 600, 15000, 610, 15000)], decided_at=later, recorded=recorded)
+    assert again == first
+
+
+def test_repeated_looks_keep_the_false_positive_rate_near_alpha():
+    """A/A tests (no true difference), looked at every 500 impressions: deciding at every look would
+    find a "winner" far more often than α; the fixed horizon decides once, so about α of them."""
+    rng = random.Random(7)
+    cfg = abtest.ABConfig(alpha=0.05, min_impressions=4000)
+    peeking_wins = fixed_wins = 0
+    trials = 300
+    for _ in range(trials):
+        x_c = x_v = n = 0
+        recorded: dict = {}
+        peeked = False
+        while n < 4000:
+            n += 500
+            x_c += arm(0.05, 500, rng)
+            x_v += arm(0.05, 500, rng)
+            if n >= 1000:
+                _z, p = abtest.two_proportion_z(x_c, n, x_v, n)
+                peeked = peeked or p < 0.05
+            (row,) = abtest.decide([pair("V", x_c, n, x_v, n)], cfg, NOW, recorded)
+            if row["decided_at"] is not None:
+                recorded = {("ctl", "V"): row}
+        peeking_wins += peeked
+        fixed_wins += row["winner_piece_id"] is not None
+    assert fixed_wins / trials < 0.09
+    assert peeking_wins > 1.5 * fixed_wins

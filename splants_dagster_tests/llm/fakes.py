@@ -403,3 +403,51 @@ def first_attempts(fault: str, *, every: int = 1, task: str | None = "piece") ->
         return fault if h % every == 0 and call.attempt == 1 else None
 
     return script
+
+
+class SilentServer:
+    """A server on 127.0.0.1 that accepts connections, reads the requests and never answers (a hung LLM
+    server or a proxy that lost its upstream). ``accepted`` counts connections. A context manager; closing
+    it drops every held connection."""
+
+    def __init__(self) -> None:
+        import socket
+
+        self._sock = socket.create_server(("127.0.0.1", 0), backlog=64)
+        self._sock.settimeout(0.05)
+        self._held: list[Any] = []
+        self._stop = threading.Event()
+        self.accepted = 0
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self._held.append(conn)  # requests fit the socket buffer: never read, never answered
+            self.accepted += 1
+
+    @property
+    def url(self) -> str:
+        host, port = self._sock.getsockname()[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def base_url(self) -> str:
+        """As an OpenAI-compatible base URL."""
+        return f"{self.url}/v1"
+
+    def __enter__(self) -> SilentServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        for conn in self._held:
+            conn.close()
+        self._sock.close()

@@ -65,7 +65,7 @@ def suite_ctx(paths):
     brief, _ = load_brief(PROJECT_ROOT / "data" / "campaigns" / "compostable-pods-launch.yaml")
     brand = load_brand(PROJECT_ROOT / "data" / "brand.yaml")
     with http_client(5) as http:
-        docs = load_sources(brief.sources, lambda ref: PROJECT_ROOT / "data" / ref, http)
+        docs = load_sources([s.ref for s in brief.source_entries()], PROJECT_ROOT / "data", http)
     offline = LLMClient(OfflineProvider(), CallJournal(paths.journal_dir), CallContext(brief.id, "research"))
     research = offline.run(research_campaign(brief, brand, docs, offline))
     offline.journal.close()

@@ -1,5 +1,8 @@
 """Launch one campaign_job run on the instance of $DAGSTER_HOME, as the daemon's run worker would;
-prints the run id and result as JSON. Used by the production tests as a separate process."""
+prints the run id and result as JSON. Used by the production tests as a separate process.
+
+A failed run also reports *why* (``failure``: the RUN_FAILURE message and every error the engine logged),
+so a test that sees ``success: False`` without a step error still says what happened."""
 
 import json
 import sys
@@ -7,6 +10,13 @@ import sys
 import dagster as dg
 
 from splants_dagster.defs.campaigns.jobs import reconstructable_campaign_job
+
+
+def _error_text(event) -> str | None:
+    error = getattr(event.event_specific_data, "error", None)
+    if error is None:
+        return None
+    return error.to_string().strip()[-3000:]
 
 
 def main(campaign_id: str) -> None:
@@ -24,7 +34,20 @@ def main(campaign_id: str) -> None:
             for e in result.all_events
             if e.event_type_value == "STEP_FAILURE" and e.event_specific_data and e.event_specific_data.error
         ]
-        print(json.dumps({"run_id": result.run_id, "success": result.success, "errors": errors}))
+        failure = []
+        if not result.success:
+            for record in instance.all_logs(result.run_id):
+                event = record.dagster_event
+                if event is None or event.event_type_value not in ("RUN_FAILURE", "ENGINE_EVENT"):
+                    continue
+                error = _error_text(event)
+                if event.event_type_value == "RUN_FAILURE" or error:
+                    failure.append(f"{event.event_type_value}: {event.message} {error or ''}".strip())
+        print(
+            json.dumps(
+                {"run_id": result.run_id, "success": result.success, "errors": errors, "failure": failure}
+            )
+        )
 
 
 if __name__ == "__main__":

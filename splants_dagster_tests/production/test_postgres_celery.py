@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import json
 import os
@@ -30,7 +31,7 @@ keywords: [filter coffee subscription, single origin, pour over, weekend brewing
 platforms: [blog, twitter, email]
 content_types: [blog, social_post, email]
 tone: conversational
-start_date: 2026-12-14
+start_date: {start}
 duration_days: 14
 call_to_action: Start your subscription
 link: https://hearthandbean.example/subscribe
@@ -40,7 +41,9 @@ link: https://hearthandbean.example/subscribe
 def add_second_campaign(data_dir: Path, campaign_id: str = "winter-subscription") -> str:
     """A second, genuinely different campaign (a copy of the demo would be flagged by QA as duplicate
     content, correctly, and stop at the blocking gate)."""
-    (data_dir / "campaigns" / f"{campaign_id}.yaml").write_text(WINTER_BRIEF.format(id=campaign_id))
+    (data_dir / "campaigns" / f"{campaign_id}.yaml").write_text(
+        WINTER_BRIEF.format(id=campaign_id, start=dt.date.today() + dt.timedelta(days=7))
+    )
     return campaign_id
 
 
@@ -55,8 +58,13 @@ def launch(env: dict, campaign_id: str) -> subprocess.Popen:
     )
 
 
-def finish(proc: subprocess.Popen, timeout: float = 240) -> dict:
-    out, err = proc.communicate(timeout=timeout)
+def finish(proc: subprocess.Popen, timeout: float = 600) -> dict:
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        pytest.fail(f"the run did not end within {timeout:.0f} s; its last events:\n{err[-4000:]}")
     assert proc.returncode == 0, err[-3000:]
     return json.loads(out.strip().splitlines()[-1])
 
@@ -77,7 +85,7 @@ def test_campaigns_run_on_postgres_and_concurrent_runs_serialize_writes(prod_hom
     env = service_env(data_dir, prod_home, pg_url)
     procs = [launch(env, DEMO_CAMPAIGN), launch(env, second)]
     results = [finish(p) for p in procs]
-    assert all(r["success"] for r in results)
+    assert all(r["success"] for r in results), results
 
     with psycopg2.connect(pg_url) as conn, conn.cursor() as cur:
         cur.execute("SELECT status, count(*) FROM runs GROUP BY status")
@@ -160,7 +168,7 @@ def test_celery_workers_run_the_steps_and_writes_stay_serialized(celery_workers,
     second = add_second_campaign(data_dir)
     run_env = {**env, "SPLANTS_EXECUTOR": "celery", "SPLANTS_CELERY_QUEUE": queue}
     procs = [launch(run_env, DEMO_CAMPAIGN), launch(run_env, second)]
-    results = [finish(p, timeout=300) for p in procs]
+    results = [finish(p) for p in procs]
     assert all(r["success"] for r in results), results
 
     launcher_pids = {p.pid for p in procs}

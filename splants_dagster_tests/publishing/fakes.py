@@ -346,6 +346,7 @@ class FakeMailchimp(FakePlatform):
         self.content: dict[str, dict[str, Any]] = {}
         self.sends: Counter = Counter()
         self.ids = itertools.count(1)
+        self.tags: dict[str, int] = {"pod-fans": 4011, "newsletter": 4012}  # tag name -> static segment id
 
     @staticmethod
     def problem(status: int, title: str, detail: str) -> Reply:
@@ -391,10 +392,30 @@ class FakeMailchimp(FakePlatform):
                 if not since or c["create_time"] >= since.replace("Z", "+00:00")
             ]
             return Reply(200, {"campaigns": found, "total_items": len(found)})
+        if path == f"/3.0/lists/{self.list_id}/tag-search" and rec.method == "GET":
+            name = query.get("name", "")
+            found = [{"id": i, "name": n} for n, i in self.tags.items() if name.lower() in n.lower()]
+            return Reply(200, {"tags": found, "total_items": len(found)})
         if path == "/3.0/campaigns" and rec.method == "POST":
             body = rec.json()
-            if body.get("type") != "regular" or (body.get("recipients") or {}).get("list_id") != self.list_id:
-                return self.problem(400, "Invalid Resource", "The resource submitted could not be validated.")
+            invalid = self.problem(400, "Invalid Resource", "The resource submitted could not be validated.")
+            if body.get("type") not in ("regular", "variate"):
+                return invalid
+            if (body.get("recipients") or {}).get("list_id") != self.list_id:
+                return invalid
+            if self._bad_segment((body.get("recipients") or {}).get("segment_opts")):
+                return invalid
+            if body["type"] == "variate":
+                vs = body.get("variate_settings") or {}
+                if (
+                    vs.get("winner_criteria") not in ("opens", "clicks", "manual", "total_revenue")
+                    or not 10 <= int(vs.get("test_size") or 0) <= 100
+                    or not isinstance(vs.get("wait_time"), int)
+                    or ("subject_lines" in vs and len(set(vs["subject_lines"])) < 2)
+                ):
+                    return invalid
+            elif "variate_settings" in body:
+                return invalid
             fault, delay = self.next_create()
             if fault is not None:
                 return fault
@@ -410,6 +431,9 @@ class FakeMailchimp(FakePlatform):
                 "settings": body["settings"],
                 "recipients": body["recipients"],
             }
+            if body["type"] == "variate":
+                campaign["type"] = "variate"
+                campaign["variate_settings"] = body["variate_settings"]
             self.campaigns[cid] = campaign
             self.creates[body["settings"]["title"]] += 1
             return Reply(200, campaign, delay_s=delay)
@@ -423,7 +447,18 @@ class FakeMailchimp(FakePlatform):
             if tail == "" and rec.method == "GET":
                 return Reply(200, campaign)
             if tail == "content" and rec.method == "PUT":
-                self.content[cid] = rec.json()
+                content = rec.json()
+                if "variate_contents" in content and (
+                    campaign["type"] != "variate"
+                    or len(content["variate_contents"]) < 2
+                    or any(
+                        not c.get("content_label") or not c.get("html") for c in content["variate_contents"]
+                    )
+                ):
+                    return self.problem(
+                        400, "Invalid Resource", "The resource submitted could not be validated."
+                    )
+                self.content[cid] = content
                 return Reply(
                     200,
                     {
@@ -436,8 +471,9 @@ class FakeMailchimp(FakePlatform):
                     return self.problem(
                         400, "Bad Request", "This campaign has already been sent or scheduled."
                     )
-                html = (self.content.get(cid) or {}).get("html") or ""
-                if "*|UNSUB|*" not in html:
+                content = self.content.get(cid) or {}
+                htmls = [c.get("html") or "" for c in content.get("variate_contents", [content])]
+                if not all("*|UNSUB|*" in html for html in htmls):
                     return self.problem(400, "Bad Request", "Your Campaign is not ready to send.")
                 if tail == "actions/schedule":
                     when = dt.datetime.fromisoformat(rec.json()["schedule_time"].replace("Z", "+00:00"))
@@ -454,6 +490,25 @@ class FakeMailchimp(FakePlatform):
                 self.sends[cid] += 1
                 return Reply(204, raw=b"")
         return self.problem(404, "Resource Not Found", "The requested resource could not be found.")
+
+    def _bad_segment(self, opts: Any) -> bool:
+        """A segment the API would refuse: a saved segment id that is not a number, or a tag condition
+        naming a tag id this audience does not have."""
+        if opts is None:
+            return False
+        if "saved_segment_id" in opts:
+            return not isinstance(opts["saved_segment_id"], int)
+        conditions = opts.get("conditions") or []
+        return not conditions or any(
+            c.get("condition_type") != "StaticSegment"
+            or c.get("op") != "static_is"
+            or c.get("value") not in self.tags.values()
+            for c in conditions
+        )
+
+    def audiences(self) -> list[dict[str, Any]]:
+        """Every campaign's recipients, in creation order."""
+        return [c["recipients"] for c in self.campaigns.values()]
 
 
 # --- HubSpot -------------------------------------------------------------------------------------------
@@ -539,6 +594,28 @@ class FakeHubSpot(FakePlatform):
             self.emails[eid] = email
             self.creates[body["name"]] += 1
             return Reply(201, email, delay_s=delay)
+        if path == "/marketing/v3/emails/ab-test/create-variation" and rec.method == "POST":
+            body = rec.json()
+            control = self.emails.get(str(body.get("contentId")))
+            if control is None or not body.get("variationName"):
+                return self.error(400, "VALIDATION_ERROR", "contentId and variationName are required")
+            if any(e.get("abTestOf") == control["id"] for e in self.emails.values()):
+                return self.error(400, "VALIDATION_ERROR", "This email already has an A/B variation")
+            fault, delay = self.next_create()
+            if fault is not None:
+                return fault
+            eid = str(next(self.ids))
+            email = {
+                **control,
+                "id": eid,
+                "name": body["variationName"],
+                "createdAt": now,
+                "abTestOf": control["id"],
+            }
+            control["abTest"] = True
+            self.emails[eid] = email
+            self.creates[body["variationName"]] += 1
+            return Reply(201, email, delay_s=delay)
         if path == "/marketing/v3/emails" and rec.method == "GET":
             after = query.get("createdAfter", "")
             found = [e for e in self.emails.values() if e["createdAt"] >= after]
@@ -549,6 +626,9 @@ class FakeHubSpot(FakePlatform):
             if email is None:
                 return self.error(404, "OBJECT_NOT_FOUND", "Email not found")
             if rest[1:] == [] and rec.method == "GET":
+                return Reply(200, email)
+            if rest[1:] == [] and rec.method == "PATCH":
+                email.update({k: v for k, v in rec.json().items() if k in ("subject", "content", "name")})
                 return Reply(200, email)
             if rest[1:] == ["publish"] and rec.method == "POST":
                 email["state"], email["isPublished"] = "PUBLISHED", True

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from splants_dagster.publishing.config import PublishingSettings
+from splants_dagster.publishing.review import ReviewPolicy
 from splants_dagster.warehouse.store import Warehouse
 
 CAMPAIGN = "pods-test"
@@ -116,6 +117,9 @@ def settings(
         "timeout_s": 5.0,
         "retry_base_s": 60.0,
         "webhook_backoff_s": 0.01,
+        # the publishing mechanics tests: every channel auto (the review queue has its own tests,
+        # test_review.py, and the kill test runs with the queue in the path)
+        "review": ReviewPolicy.all_auto(),
     }
     if wp is not None:
         values.update(
@@ -136,6 +140,7 @@ def settings(
             mailchimp_server_prefix="us21",
             mailchimp_list_id=mc.list_id,
             mailchimp_api_base_url=mc.url,
+            mailchimp_segment_id="4242",  # a saved segment: a whole-list send needs an explicit setting
         )
     if hs is not None:
         values.update(hubspot_access_token=hs.token, hubspot_api_base_url=hs.url, hubspot_blog_id="123456789")
@@ -169,6 +174,7 @@ def env(data_dir: Path, *, wp=None, x=None, li=None, mc=None, hooks=None) -> dic
             MAILCHIMP_SERVER_PREFIX="us21",
             MAILCHIMP_LIST_ID=mc.list_id,
             MAILCHIMP_API_BASE_URL=mc.url,
+            MAILCHIMP_SEGMENT_ID="4242",
         )
     if hooks is not None:
         out.update(
@@ -183,6 +189,8 @@ ALL_ENV = (
     "WORDPRESS_USERNAME",
     "WORDPRESS_APP_PASSWORD",
     "WORDPRESS_STATUS",
+    "WORDPRESS_POST_STATUS",
+    "SPLANTS_ALLOW_TEMPLATE_CONTENT",
     "WORDPRESS_CATEGORY",
     "X_ACCESS_TOKEN",
     "X_API_BASE_URL",
@@ -197,6 +205,12 @@ ALL_ENV = (
     "MAILCHIMP_ACTION",
     "MAILCHIMP_FROM_NAME",
     "MAILCHIMP_REPLY_TO",
+    "MAILCHIMP_SEGMENT_ID",
+    "MAILCHIMP_TAG",
+    "MAILCHIMP_SEND_TO_WHOLE_LIST",
+    "MAILCHIMP_AB_TEST_SIZE",
+    "MAILCHIMP_AB_WAIT_MINUTES",
+    "MAILCHIMP_AB_WINNER",
     "HUBSPOT_ACCESS_TOKEN",
     "HUBSPOT_API_BASE_URL",
     "HUBSPOT_BLOG_ID",

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from zoneinfo import ZoneInfo
 
 import dagster as dg
+from typer.testing import CliRunner
 
+from splants_dagster.cli import app
 from splants_dagster.defs.publishing.assets import publications, publishing_schedule
 from splants_dagster.defs.publishing.sensors import publish_due_sensor
 from splants_dagster.defs.resources import build_all_resources
 from splants_dagster.scheduling import local_instant, rule_violations
 from splants_dagster_tests.helpers import DEMO_CAMPAIGN, materialize_campaign
 from splants_dagster_tests.publishing.fakes import FakeWordPress
-from splants_dagster_tests.publishing.support import env, piece, seed
+from splants_dagster_tests.publishing.support import CAMPAIGN, env, piece, seed
 from splants_dagster_tests.publishing.support import publications as pubs
 
 UPSTREAM = dg.AssetSelection.assets("campaign_brief", "research_brief", "content_suite")
@@ -64,8 +67,16 @@ def test_publishing_schedule_over_the_demo_campaign(instance, resources, store):
     assert len(rows) == 8 and md["scheduled"].value == 8  # 10 pieces, 2 facebook flagged
     assert rows[0]["is_pillar"] and rows[0]["platform"] == "blog"
     assert all(r["slot_source"] == "prior" for r in rows)
-    start = dt.datetime(2026, 12, 7, tzinfo=dt.UTC)  # the brief's window; London is on GMT in December
-    assert all(start <= r["publish_at"] < start + dt.timedelta(days=21) for r in rows)
+    # the brief's window (the demo's start is relative to today), from the brand's midnight to midnight
+    campaign = store.query(
+        "SELECT start_date, duration_days FROM analytics.campaigns WHERE campaign_id = ?", [DEMO_CAMPAIGN]
+    )[0]
+    london = ZoneInfo("Europe/London")
+    start = dt.datetime.combine(campaign["start_date"], dt.time(), london)
+    end = dt.datetime.combine(
+        campaign["start_date"] + dt.timedelta(days=campaign["duration_days"]), dt.time(), london
+    )
+    assert all(start <= r["publish_at"] < end for r in rows)
     assert {r["status"] for r in pubs(store).values()} == {"pending"} and len(pubs(store)) == 8
 
     # with this account's X history the X slots move to its best hour; what already went out stays put
@@ -119,6 +130,11 @@ def test_publications_step_publishes_through_configured_resources(instance, stor
     with FakeWordPress() as wp:
         for key, value in env(data_dir, wp=wp).items():
             monkeypatch.setenv(key, value)
+        # the review queue is in the path: WordPress gets the blog piece once a person approved it
+        approved = CliRunner().invoke(
+            app, ["review", "approve", "--campaign", CAMPAIGN, "--all", "--by", "ana"]
+        )
+        assert approved.exit_code == 0, approved.output
         resources = build_all_resources(data_dir)
         dry = dg.materialize(
             [publications],

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from splants_dagster.cli import app
 from splants_dagster_tests.publishing.fakes import FakeX
-from splants_dagster_tests.publishing.support import env, piece, publications, seed
+from splants_dagster_tests.publishing.support import CAMPAIGN, env, piece, publications, seed
 
 
 def test_dry_run_prints_what_would_be_sent_and_campaign_filters(store, data_dir, monkeypatch):
@@ -17,6 +17,8 @@ def test_dry_run_prints_what_would_be_sent_and_campaign_filters(store, data_dir,
     with FakeX() as x:
         for key, value in env(data_dir, x=x).items():
             monkeypatch.setenv(key, value)
+        approved = runner.invoke(app, ["review", "approve", "--campaign", CAMPAIGN, "--all"])
+        assert approved.exit_code == 0 and "2 approved" in approved.output, approved.output
         other = runner.invoke(app, ["publish", "--campaign", "another-campaign", "--now"])
         assert other.exit_code == 0, other.output
         assert "nothing due" in other.output

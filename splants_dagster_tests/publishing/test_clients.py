@@ -201,7 +201,7 @@ def test_linkedin_retired_version_is_permanent_and_explained():
 
 def test_mailchimp_create_content_send_and_reconcile():
     with FakeMailchimp() as mc:
-        pub = MailchimpPublisher(mc.api_key, "us21", mc.list_id, base_url=mc.url)
+        pub = MailchimpPublisher(mc.api_key, "us21", mc.list_id, base_url=mc.url, segment_id="4242")
         checkpoints = []
         email = item("email")
         result = pub.publish(email, {}, checkpoints.append)
@@ -220,6 +220,7 @@ def test_mailchimp_create_content_send_and_reconcile():
         created = mc.requests[1].json()
         assert created["settings"]["subject_line"] == "Your guide to compostable pods"
         assert created["settings"]["reply_to"] == "hello@hearthandbean.example"
+        assert created["recipients"] == {"list_id": mc.list_id, "segment_opts": {"saved_segment_id": 4242}}
         assert email.tag_line in created["settings"]["title"]
         assert "*|UNSUB|*" in mc.content[cid]["html"] and "Practical tips" in mc.content[cid]["html"]
         assert mc.sends[cid] == 1 and result.details["status"] == "sent"
@@ -236,6 +237,7 @@ def test_mailchimp_resumes_a_campaign_created_but_not_sent_and_schedules_on_the_
             mc.list_id,
             base_url=mc.url,
             action="schedule",
+            whole_list=True,
             from_name="Hearth & Bean",
             reply_to="hi@example.com",
             clock=lambda: dt.datetime(2026, 12, 8, 12, 7, tzinfo=dt.UTC),
@@ -265,7 +267,7 @@ def test_mailchimp_resumes_a_campaign_created_but_not_sent_and_schedules_on_the_
 
 def test_hubspot_blog_post_and_email():
     with FakeHubSpot() as hs:
-        blog = HubSpotBlogPublisher(hs.token, "123456789", base_url=hs.url)
+        blog = HubSpotBlogPublisher(hs.token, "123456789", base_url=hs.url, action="publish")
         checkpoints = []
         result = blog.publish(item(), {}, checkpoints.append)
         assert result.details["state"] == "PUBLISHED" and checkpoints == [{"post_id": result.remote_id}]

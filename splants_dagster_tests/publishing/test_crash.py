@@ -1,5 +1,6 @@
 """Kill the publishing process mid-batch (a real ``splants publish --now`` subprocess, SIGKILL while a create
-request is in flight at a fake platform), re-run it, and check what ended up on the platforms."""
+request is in flight at a fake platform), re-run it, and check what ended up on the platforms. The review
+queue is in the path: nothing is sent before ``splants review approve --campaign ID --all``."""
 
 from __future__ import annotations
 
@@ -34,7 +35,9 @@ from splants_dagster_tests.publishing.support import (
 pytestmark = pytest.mark.slow
 
 
-def splants(data_dir: Path, extra_env: dict[str, str], *args: str) -> subprocess.Popen:
+def splants(
+    data_dir: Path, extra_env: dict[str, str], *args: str, command: str = "publish"
+) -> subprocess.Popen:
     script = Path(sys.executable).parent / "splants"
     cmd = (
         [str(script)]
@@ -47,7 +50,7 @@ def splants(data_dir: Path, extra_env: dict[str, str], *args: str) -> subprocess
     )
     (data_dir.parent / "dagster_home").mkdir(exist_ok=True)
     return subprocess.Popen(
-        [*cmd, "publish", *args], env=base, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [*cmd, command, *args], env=base, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
 
 
@@ -65,6 +68,17 @@ def kill_when(proc: subprocess.Popen, event, timeout_s: float = 90.0) -> None:
 def finish(proc: subprocess.Popen) -> tuple[int, str]:
     out, err = proc.communicate(timeout=180)
     return proc.returncode, out + err
+
+
+def approve_all(data_dir: Path, config: dict[str, str], fakes) -> None:
+    """Nothing reaches a configured platform before a person approves; then approve every piece."""
+    code, output = finish(splants(data_dir, config, "--now"))
+    assert code == 0, output
+    assert not [f for f in fakes if f.requests], "a platform was called before approval"
+    code, output = finish(
+        splants(data_dir, config, "approve", "--campaign", "pods-test", "--all", command="review")
+    )
+    assert code == 0, output
 
 
 def test_sigkill_mid_batch_then_rerun_publishes_every_item_exactly_once(store, data_dir):
@@ -89,6 +103,7 @@ def test_sigkill_mid_batch_then_rerun_publishes_every_item_exactly_once(store, d
     ):
         wp.slow_create = {3: 20.0}
         config = env(data_dir, wp=wp, x=x, li=li, mc=mc, hooks=hooks)
+        approve_all(data_dir, config, [wp, x, li, mc])
         kill_when(splants(data_dir, config, "--now"), wp.create_received[3])
         assert len(wp.posts) == 3  # the third post exists: WordPress stored it before the kill
         with store.write() as conn:
@@ -120,6 +135,7 @@ def test_sigkill_during_an_x_post_is_never_resent_and_waits_for_a_person(store, 
     with FakeX() as x, FakeWordPress() as wp:
         x.slow_create = {2: 20.0}
         config = env(data_dir, wp=wp, x=x)
+        approve_all(data_dir, config, [wp, x])
         kill_when(splants(data_dir, config, "--now"), x.create_received[2])
         code, output = finish(splants(data_dir, config, "--now"))
         assert code == 1, output  # an item needs review

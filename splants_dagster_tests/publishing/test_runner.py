@@ -262,7 +262,7 @@ def test_dry_run_sends_nothing_records_payloads_and_a_real_run_follows(store, da
     rows = publications(store)
     assert {r["status"] for r in rows.values()} == {"dry_run"}
     blog_payload = json.loads(rows[ids[0]]["dry_run_payload"])
-    assert blog_payload["path"] == "/wp-json/wp/v2/posts" and blog_payload["json"]["status"] == "publish"
+    assert blog_payload["path"] == "/wp-json/wp/v2/posts" and blog_payload["json"]["status"] == "draft"
     thread = json.loads(rows[ids[2]]["dry_run_payload"])
     assert thread["posts"] == 2
     assert "instagram" in json.loads(rows[ids[1]]["dry_run_payload"])["why_outbox"]

@@ -30,7 +30,7 @@ def demo_sources() -> dict[str, str]:
     docs = {}
     for path in sorted((DATA / "sources").glob("*.html")):
         ref = f"sources/{path.name}"
-        doc = load_file_source(ref, path)
+        doc = load_file_source(ref, DATA, 5_000_000)
         assert doc.ok, doc.error
         docs[ref] = doc.text
     return docs
@@ -60,6 +60,8 @@ def context_for(item: dict[str, Any], corpus: dict[str, Any] | None = None) -> Q
 def text_for(item: dict[str, Any]) -> QAText:
     spec = spec_for(CAMPAIGN, item["platform"], item["content_type"])
     body = item["body"].strip()
+    if "{start_date}" in body:  # the demo brief's window is relative to today
+        body = body.replace("{start_date}", f"{base_context().dates[0]:%-d %B}")
     title = item.get("title") or item.get("subject") or truncate_words(body.split("\n")[0], 80)
     return QAText(
         piece_id=f"{CAMPAIGN}:{item['id']}",

@@ -49,11 +49,15 @@ def test_small_counts_are_phrasing_but_statistics_need_support():
     assert all(value not in (3.0, 5.0) or kind != "number" for kind, value in found)
 
 
-def test_facts_in_the_sources_and_the_brief_are_supported():
+def test_facts_of_the_brief_are_supported_and_competitor_pages_are_not():
     ctx = base_context()
-    ok = post("Plant-based pods break down in around 12 weeks; sealed within 48 hours; save 15% with PodCo.")
-    assert factual.check(ok, ctx).passed
-    dated = post("Pre-orders open on 7 December 2026 and close on 28 December.")
+    ok = post("The starter pack holds 30 pods and costs £12; a refill box follows every four weeks.")
+    assert factual.check(ok, ctx).passed, factual.check(ok, ctx).findings
+    competitor = factual.check(post("Pods break down in around 12 weeks; save 15% on every delivery."), ctx)
+    assert {f.code for f in competitor.errors} == {"competitor_only"}
+    assert all("competitor page sources/competitor-" in f.message for f in competitor.errors)
+    start, end = ctx.dates
+    dated = post(f"Pre-orders open on {start:%-d %B %Y} and close on {end:%-d %B}.")
     assert factual.check(dated, ctx).passed, factual.check(dated, ctx).findings  # brief start and end dates
     wrong = factual.check(
         post("Pods break down in 9 days, and 12 weeks in a cold bin. 2019 was our year."), ctx
@@ -64,10 +68,10 @@ def test_facts_in_the_sources_and_the_brief_are_supported():
 
 def test_named_claims_need_a_source_that_says_so():
     ctx = base_context()
-    supported = post("Look for certified home compostable pods with the TÜV OK compost HOME mark.")
-    assert factual.check(supported, ctx).passed
+    supported = post("Our pods are certified home compostable with the TÜV AUSTRIA OK compost HOME mark.")
+    assert factual.check(supported, ctx).passed, factual.check(supported, ctx).findings
     unsupported = factual.check(post("Our pods are certified by the Soil Association."), ctx)
-    assert codes(unsupported) == ["unsupported_claim"]
+    assert {f.code for f in unsupported.errors} == {"unsupported_claim"}
 
 
 def test_email_needs_unsubscribe_and_postal_address():
@@ -128,4 +132,5 @@ def test_overall_score_is_the_weighted_mean():
     expected = sum(WEIGHTS[n] * c.score for n, c in evaluation.checks.items())
     assert abs(evaluation.score - expected) < 1e-3 and abs(sum(WEIGHTS.values()) - 1) < 1e-9
     assert overall(evaluation.checks) == evaluation.score
-    assert dt.date(2026, 12, 7) in base_context().dates
+    brief_start = base_context().dates[0]
+    assert isinstance(brief_start, dt.date)

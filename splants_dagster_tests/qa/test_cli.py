@@ -82,3 +82,20 @@ def test_bad_arguments_exit_2(data_dir, tmp_path):
     assert result.exit_code == 2 and "myspace" in result.output
     result, _ = qa(draft, "--platform", "twitter", "--content-type", "blog")
     assert result.exit_code == 2 and "cannot be published" in result.output
+
+
+def test_brief_supplies_facts_and_source_roles_and_lists_each_claim(data_dir, tmp_path):
+    brief = data_dir / "campaigns" / "compostable-pods-launch.yaml"
+    draft = tmp_path / "post.md"
+    draft.write_text(
+        "The Hearth & Bean starter pack holds 30 compostable coffee pods and costs £12. Save 15% on every "
+        "delivery. Pre-order the starter pack: https://hearthandbean.example/pods\n"
+    )
+    result, report = qa(draft, "--platform", "facebook", "--content-type", "social_post", "--brief", brief)
+    assert result.exit_code == 1, result.output
+    claims = {f["claim"]["text"]: f for f in report["checks"]["factual"]["findings"] if "claim" in f}
+    assert claims["30 compostable"]["supported"] is True and claims["30 compostable"]["support"] == "brief:1"
+    assert claims["£12"]["supported"] is True
+    competitor = claims["15%"]
+    assert competitor["supported"] is False and competitor["code"] == "competitor_only"
+    assert "competitor page sources/competitor-" in competitor["message"]

@@ -81,6 +81,8 @@ def test_no_secret_reaches_logs_metadata_warehouse_or_files(data_dir, instance, 
         for key, value in publishing_env(data_dir, wp=wp, x=x, li=li, mc=mc, hooks=hooks).items():
             monkeypatch.setenv(key, value)
         monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
+        # every channel auto (no review queue: this test is about secrets reaching the platforms' calls)
+        (data_dir / "publishing.yaml").write_text("default_mode: auto\nallow_template_content: true\n")
         resources = build_all_resources(data_dir)
         resources["llm"] = LLMResource.from_env(openai_base_url=llm_server.base_url, timeout_s=5.0)
         assert materialize_campaign(instance, resources, selection=CAMPAIGN_ASSETS).success
@@ -166,16 +168,15 @@ def test_research_page_cannot_change_links_targets_or_publishing(data_dir, insta
         CompromisedOpenAI(OPENAI_KEY) as model,
     ):
         brief_path.write_text(
-            brief_path.read_text().replace(
-                "  - sources/competitor-podco.html",
-                f"  - {page.url}/guide\n  - sources/competitor-podco.html",
-            )
+            brief_path.read_text().replace("\nsources:\n", f"\nsources:\n  - {page.url}/guide\n", 1)
         )
+        monkeypatch.setenv("SPLANTS_SOURCE_ALLOW", "127.0.0.1")  # the page server is on loopback
         monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
         resources = build_all_resources(data_dir)
         resources["llm"] = LLMResource.from_env(openai_base_url=model.base_url, timeout_s=5.0)
         assert materialize_campaign(instance, resources, selection=CAMPAIGN_ASSETS).success
         assert publish_now(instance, resources).success
+        assert any(r.path == "/guide" for r in page.requests)  # the page was read, then defused
         prompts = "\n".join(r.body.decode() for r in model.requests)
     # the page's injected text never reached a prompt (the model's own replies are sent back to it by the QA
     # judge, hashtags included: those are content, checked by QA, not instructions from the page)

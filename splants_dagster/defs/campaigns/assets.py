@@ -5,7 +5,7 @@ import json
 
 import dagster as dg
 
-from splants_dagster.briefs import BriefError, campaign_row
+from splants_dagster.briefs import BriefError, campaign_row, find_brief
 from splants_dagster.defs.partitions import CAMPAIGN_SCOPE, campaign_partitions
 from splants_dagster.defs.resources import ProjectResource, WarehouseResource
 from splants_dagster.platforms import plan_suite
@@ -95,7 +95,8 @@ def campaign_brief(
     """The campaign's brief, validated, as the rest of the run will use it (later edits need a new run)."""
     campaign_id = context.partition_key
     try:
-        path, brief, sha = project.brief(campaign_id)
+        # record=True: a demo brief's relative window is fixed here if nothing registered it yet
+        path, brief, sha = find_brief(project.paths.campaigns_dir, campaign_id, record=True)
         project.brand()
     except BriefError as err:
         raise dg.Failure(
@@ -127,6 +128,7 @@ def campaign_brief(
             "platforms": ", ".join(brief.platforms),
             "pieces_planned": dg.MetadataValue.int(len(specs)),
             "start_date": str(brief.start_date),
+            "end_date": str(brief.end_date - dt.timedelta(days=1)),
             "duration_days": dg.MetadataValue.int(brief.duration_days),
             "plan": dg.MetadataValue.md(
                 md_table(

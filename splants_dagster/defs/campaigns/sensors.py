@@ -1,14 +1,33 @@
 """The brief sensor: dropping a YAML file in campaigns/ is all a marketer does."""
 
+import datetime as dt
 import hashlib
 import json
+from pathlib import Path
 
 import dagster as dg
 
-from splants_dagster.briefs import BriefError, brief_files, load_brief
+from splants_dagster.briefs import (
+    BriefRegistry,
+    brief_files,
+    current_date,
+    duplicate_problem,
+    id_owners,
+    read_brief,
+    registry_entry,
+)
 from splants_dagster.defs.campaigns.jobs import campaign_catalog_job, campaign_job
 from splants_dagster.defs.partitions import CAMPAIGNS, campaign_partitions
 from splants_dagster.defs.resources import ProjectResource
+
+
+def _fresh(old: list | None, mtime_ns: int, size: int, today: dt.date) -> bool:
+    """The cursor's entry still describes the file: same mtime and size, and no relative demo window
+    that has ended since (``old[5]``: the day it must be re-anchored)."""
+    if not old or old[0] != mtime_ns or old[1] != size:
+        return False
+    reanchor_on = old[5] if len(old) > 5 else None
+    return reanchor_on is None or dt.date.fromisoformat(reanchor_on) > today
 
 
 @dg.sensor(
@@ -18,39 +37,56 @@ from splants_dagster.defs.resources import ProjectResource
     description="Registers new campaign briefs as partitions and runs new or changed ones.",
 )
 def campaign_brief_sensor(context: dg.SensorEvaluationContext, project: ProjectResource) -> dg.SensorResult:
-    """Cursor: {file: [mtime_ns, size, sha256, campaign_id or null, error or null]}. Only files whose
-    mtime or size changed are re-read and re-validated, so a tick stays fast with many briefs."""
+    """Cursor: {file: [mtime_ns, size, version hash, campaign_id or null, error or null, re-anchor day
+    or null]}. Only files whose mtime or size changed (or whose demo window ended) are re-read, so a
+    tick stays fast with many briefs; reading is bounded, so a hostile file cannot stall a tick."""
     previous: dict[str, list] = json.loads(context.cursor) if context.cursor else {}
+    today = current_date()
+    campaigns_dir = project.paths.campaigns_dir
+    registry = BriefRegistry.beside(campaigns_dir)
+    entries = registry.load()
     current: dict[str, list] = {}
-    for path in brief_files(project.paths.campaigns_dir):
+    fresh = {}
+    for path in brief_files(campaigns_dir):
         stat = path.stat()
         key = str(path)
         old = previous.get(key)
-        if old and old[0] == stat.st_mtime_ns and old[1] == stat.st_size:
+        if _fresh(old, stat.st_mtime_ns, stat.st_size, today):
             current[key] = old
             continue
-        try:
-            brief, sha = load_brief(path)
-            current[key] = [stat.st_mtime_ns, stat.st_size, sha, brief.id, None]
-        except BriefError as err:
-            sha = hashlib.sha256(path.read_bytes()).hexdigest()
-            current[key] = [stat.st_mtime_ns, stat.st_size, sha, None, str(err)]
+        item = read_brief(path, today=today, entries=entries)
+        reanchor_on = item.brief.end_date.isoformat() if item.brief and item.relative else None
+        current[key] = [
+            stat.st_mtime_ns,
+            stat.st_size,
+            item.sha256,
+            item.brief.id if item.brief else None,
+            str(item.error) if item.error else None,
+            reanchor_on,
+        ]
+        if item.brief:
+            fresh[key] = item
 
-    # an id claimed by two files: the first (sorted) file wins, like scan_briefs
-    owners: dict[str, str] = {}
+    # an id claimed by two files: the registered file keeps it, else the first (sorted), like scan_briefs
+    claims: dict[str, list[str]] = {}
     for key in sorted(current):
-        cid = current[key][3]
-        if cid is None:
-            continue
-        if cid in owners:
-            current[key] = [
-                *current[key][:3],
-                None,
-                f"{key}: field 'id' = {cid!r}: is already used by {owners[cid]}",
-            ]
-        else:
-            owners[cid] = key
+        if current[key][3] is not None:
+            claims.setdefault(current[key][3], []).append(Path(key).name)
+    present = {Path(key).name for key in current}
+    owners = {cid: str(campaigns_dir / name) for cid, name in id_owners(claims, entries, present).items()}
+    for key, entry in current.items():
+        cid = entry[3]
+        if cid is not None and owners[cid] != key:
+            owner = Path(owners[cid]).name
+            current[key] = [*entry[:3], None, f"{key}: {duplicate_problem(cid, owner)}", None]
+    recorded = {
+        **entries,
+        **{s.brief.id: registry_entry(s) for k, s in fresh.items() if owners.get(s.brief.id) == k},
+    }
+    if recorded != entries:
+        registry.save(recorded)
 
+    owners = {cid: key for cid, key in owners.items() if current[key][3] == cid}
     known = set(context.instance.get_dynamic_partitions(CAMPAIGNS))
     new_ids = sorted(cid for cid in owners if cid not in known)
     run_requests = []
@@ -69,19 +105,16 @@ def campaign_brief_sensor(context: dg.SensorEvaluationContext, project: ProjectR
         if previous.get(key, [None] * 5)[2] != current[key][2]:
             context.log.warning(f"rejected brief {error}")
 
-    fingerprint = hashlib.sha256(
-        json.dumps(sorted((k, v[2]) for k, v in current.items())).encode()
-    ).hexdigest()[:16]
-    if (
-        fingerprint
-        != hashlib.sha256(json.dumps(sorted((k, v[2]) for k, v in previous.items())).encode()).hexdigest()[
+    def fingerprint(state: dict[str, list]) -> str:
+        return hashlib.sha256(json.dumps(sorted((k, v[2]) for k, v in state.items())).encode()).hexdigest()[
             :16
         ]
-    ):
+
+    if fingerprint(current) != fingerprint(previous):
         run_requests.append(
             dg.RunRequest(
                 job_name=campaign_catalog_job.name,
-                run_key=f"catalog:{fingerprint}",
+                run_key=f"catalog:{fingerprint(current)}",
                 tags={"splants/trigger": "brief_sensor"},
             )
         )

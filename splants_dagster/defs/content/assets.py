@@ -43,7 +43,8 @@ CHECKS = [
     kinds={"python", "duckdb"},
     partitions_def=campaign_partitions,
     deps=["research_brief"],
-    pool="duckdb_write",
+    # no duckdb_write pool: the model calls happen outside any write session, and each write is a short
+    # Warehouse.write() session serialised by the warehouse's own lock (docs/research.md)
     tags=CAMPAIGN_SCOPE,
     check_specs=CHECKS,
     # not materialized while the campaign's content waits for a provider batch (docs/costs.md)
@@ -77,7 +78,13 @@ def content_suite(
     }
     # the active performance model (if one has passed the gate) scores candidates for the .15 weight
     predictor, predictor_note = active_suite_predictor(
-        store, project.paths, tz=brand.timezone, tone=brief.tone, paid=brief.paid, keywords=brief.keywords
+        store,
+        project.paths,
+        tz=brand.timezone,
+        tone=brief.tone,
+        paid=brief.paid,
+        keywords=brief.keywords,
+        demo=brief.demo,
     )
     cap = sb.decision.max_words_cap
     ctx = SuiteContext(

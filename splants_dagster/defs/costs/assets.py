@@ -15,6 +15,7 @@ from splants_dagster.costs.policy import (
 from splants_dagster.defs.costs.jobs import CHANNELS_TAG, THRESHOLDS_TAG, TRIGGER_TAG
 from splants_dagster.defs.costs.resources import BudgetResource
 from splants_dagster.defs.costs.steps import utc_now
+from splants_dagster.defs.metadata import as_float, as_int
 from splants_dagster.defs.resources import LLMResource, WarehouseResource
 from splants_dagster.report import md_table
 from splants_dagster.warehouse.store import insert_dicts
@@ -27,10 +28,6 @@ ON CONFLICT (month, budget_usd, threshold) DO UPDATE SET
     alerted = budget_events.alerted OR excluded.alerted,
     alert_channels = coalesce(excluded.alert_channels, budget_events.alert_channels)
 """
-
-
-def _float(value: float | None, digits: int = 6) -> dg.MetadataValue | None:
-    return None if value is None else dg.MetadataValue.float(round(float(value), digits))
 
 
 @dg.asset(group_name="costs", kinds={"python", "duckdb"}, pool="duckdb_write")
@@ -103,13 +100,13 @@ def budget_status(
     )
     metadata = {
         "month": status.month,
-        "budget_usd": _float(status.budget_usd, 2) if status.limited else "unlimited or not set",
-        "spent_usd": _float(status.spent_usd),
-        "today_usd": _float(status.today_usd),
-        "rate_usd_per_day": _float(status.rate_usd_per_day),
-        "forecast_usd": _float(status.forecast_usd),
-        "remaining_pct": _float(status.remaining_pct, 2),
-        "days_until_exhausted": _float(status.days_until_exhausted, 2),
+        "budget_usd": as_float(status.budget_usd, 2) if status.limited else "unlimited or not set",
+        "spent_usd": as_float(status.spent_usd, 6),
+        "today_usd": as_float(status.today_usd, 6),
+        "rate_usd_per_day": as_float(status.rate_usd_per_day, 6),
+        "forecast_usd": as_float(status.forecast_usd, 6),
+        "remaining_pct": as_float(status.remaining_pct, 2),
+        "days_until_exhausted": as_float(status.days_until_exhausted, 2),
         "strategy": decision.strategy,
         "strategy_reason": dg.MetadataValue.md(decision.reason),
         "noncritical_paused": dg.MetadataValue.bool(decision.pause_noncritical),
@@ -151,14 +148,14 @@ def cost_breakdown(
     per_dollar = piece_count / content_cost if content_cost else None
     context.log.info(f"LLM spend all time ${total:.4f}; {piece_count} pieces")
     metadata = {
-        "total_cost_usd": dg.MetadataValue.float(round(total, 6)),
-        "content_cost_usd": dg.MetadataValue.float(round(content_cost, 6)),
-        "pieces": dg.MetadataValue.int(int(piece_count)),
-        "cost_per_piece_usd": _float(content_cost / piece_count if piece_count else None),
-        "pieces_per_dollar": _float(per_dollar, 2),
-        "saved_by_response_cache_usd": dg.MetadataValue.float(round(response_saved, 6)),
-        "saved_by_prompt_cache_usd": dg.MetadataValue.float(round(prompt_saved, 6)),
-        "saved_by_batch_pricing_usd": dg.MetadataValue.float(round(batch_saved, 6)),
+        "total_cost_usd": as_float(total, 6),
+        "content_cost_usd": as_float(content_cost, 6),
+        "pieces": as_int(piece_count),
+        "cost_per_piece_usd": as_float(content_cost / piece_count if piece_count else None, 6),
+        "pieces_per_dollar": as_float(per_dollar, 2),
+        "saved_by_response_cache_usd": as_float(response_saved, 6),
+        "saved_by_prompt_cache_usd": as_float(prompt_saved, 6),
+        "saved_by_batch_pricing_usd": as_float(batch_saved, 6),
         "per_campaign": dg.MetadataValue.md(
             md_table(
                 campaigns, ["campaign_id", "calls", "cost_usd", "cache_hits", "pieces", "cost_per_piece"]

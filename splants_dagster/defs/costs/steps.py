@@ -29,6 +29,7 @@ from splants_dagster.costs.policy import (
     with_recorded,
 )
 from splants_dagster.defs.costs.resources import BudgetResource
+from splants_dagster.defs.metadata import as_float
 from splants_dagster.defs.resources import LLMResource, WarehouseResource
 from splants_dagster.llm.batch import (
     BatchError,
@@ -60,15 +61,15 @@ class StepBudget:
         }
         if s is not None and s.limited:
             meta |= {
-                "budget_usd": dg.MetadataValue.float(float(s.budget_usd)),
-                "budget_spent_usd": dg.MetadataValue.float(round(s.spent_usd, 6)),
-                "budget_remaining_pct": dg.MetadataValue.float(round(s.remaining_pct, 2)),
-                "budget_forecast_usd": dg.MetadataValue.float(round(s.forecast_usd, 6)),
+                "budget_usd": as_float(s.budget_usd),
+                "budget_spent_usd": as_float(s.spent_usd, 6),
+                "budget_remaining_pct": as_float(s.remaining_pct, 2),
+                "budget_forecast_usd": as_float(s.forecast_usd, 6),
             }
         if self.campaign is not None:
             meta |= {
-                "campaign_cap_usd": dg.MetadataValue.float(self.campaign.cap_usd),
-                "campaign_spent_usd": dg.MetadataValue.float(round(self.campaign.spent_usd, 6)),
+                "campaign_cap_usd": as_float(self.campaign.cap_usd),
+                "campaign_spent_usd": as_float(self.campaign.spent_usd, 6),
             }
         if d.pause_noncritical:
             meta["paused"] = "A/B variants and premium multi-model generation (forecast above budget)"

@@ -26,8 +26,18 @@ from splants_dagster.report import md_table
 GROUP = "engagement"
 SIMULATED_NOTE = (
     "**Simulated demo data**: rows with `is_demo = true` (source `simulator`) come from the seeded demo "
-    "simulator, not from any platform. Turn it off with `SPLANTS_ENGAGEMENT_SIMULATOR=0`."
+    "simulator, not from any platform. It runs on a fresh install only (`SPLANTS_SIMULATE_ENGAGEMENT=auto`, "
+    "until real engagement exists); `splants engagement simulate --clear` removes it."
 )
+# set by `splants engagement simulate`: simulate in this run even when auto mode would not
+SIMULATE_TAG = "splants/simulate"
+
+
+def _asked_to_simulate(context: dg.AssetExecutionContext) -> bool:
+    try:
+        return SIMULATE_TAG in context.run.tags
+    except dg.DagsterError:  # invoked directly (tests): no run, no tags
+        return False
 
 
 # -------------------------------------------------------------------------------------- file imports
@@ -55,9 +65,12 @@ def engagement_file_imports(
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
     """Engagement exports dropped in ``inbox/engagement/`` (CSV/JSON), parsed with their preset and
-    validated: good rows are staged per file (``engagement_file_rows``), bad rows go to
-    ``engagement_quarantine`` with line and reason. A file with no usable row fails the run, naming the
-    file, the line and the reason. The touched dates are rebuilt by ``engagement_events``."""
+    validated as they stream (memory bounded by a chunk, not the file): good rows are staged per file
+    (``engagement_file_rows``), bad rows go to ``engagement_quarantine`` with line and reason. Each file
+    is written on its own: a file with no usable row (or one the warehouse refuses) is recorded and fails
+    the step, naming the file, the line and the reason, after every other file is stored. A file not in
+    UTF-8 is read as its byte order mark says, else as cp1252, noted in ``encodings``. The touched dates
+    are rebuilt by ``engagement_events``."""
     inbox = project.paths.engagement_inbox
     store = warehouse.store()
     now = dt.datetime.now(dt.UTC)
@@ -74,16 +87,23 @@ def engagement_file_imports(
             snapshot_rows(store, imports.PIECES_SQL) or [], snapshot_rows(store, imports.REMOTE_IDS_SQL) or []
         )
     batch = imports.parse_files(inbox, targets, config.preset, pieces, remote_ids, now)
+    try:
+        if batch.files:
+            with store.write() as conn:
+                batch.write(conn, loaded)
+    finally:
+        batch.close()
     for _, err in batch.rejected:
         context.log.error(f"rejected {err}")
-    if batch.files:
-        with store.write() as conn:
-            batch.write(conn, loaded)
+    for name, note in batch.encodings.items():
+        context.log.warning(f"{name}: {note}")
     metadata = {
         "files": dg.MetadataValue.int(batch.files),
+        "files_rejected": dg.MetadataValue.int(len(batch.rejected)),
         "rows_loaded": dg.MetadataValue.int(batch.rows_loaded),
         "rows_quarantined": dg.MetadataValue.int(batch.rows_quarantined),
         "quarantine_reasons": dg.MetadataValue.json(dict(batch.reasons)),
+        "encodings": dg.MetadataValue.json(batch.encodings),
         "files_table": dg.MetadataValue.md(md_table(batch.summary(), imports.SUMMARY_COLUMNS)),
         "inbox": dg.MetadataValue.path(str(inbox)),
     }
@@ -141,7 +161,11 @@ def engagement_events(
     errors = build.measured.errors
     for item, error in list(errors.items())[:20]:
         context.log.warning(f"engagement API: {item}: {error}")
-    if engagement.simulator:
+    asked = _asked_to_simulate(context)
+    simulate, simulator_note = engagement.simulation(store, asked)
+    if simulate and build.measured.rows and not asked and engagement.simulator_mode == "auto":
+        simulate, simulator_note = False, "off (auto: real engagement measured in this run)"
+    if simulate:
         build.simulate(
             engagement.simulator_impl(),
             dt.date.fromisoformat(engagement.simulator_start),
@@ -172,7 +196,7 @@ def engagement_events(
             }
         ),
         "quarantined_rows_in_range": dg.MetadataValue.int(int(quarantined)),
-        "simulator": "on (demo data, is_demo = true)" if engagement.simulator else "off",
+        "simulator": simulator_note,
     }
     if simulated:
         metadata["simulated"] = dg.MetadataValue.md(SIMULATED_NOTE)
@@ -340,14 +364,17 @@ def engagement_monitoring(
 def ab_test_results(
     context: dg.AssetExecutionContext, engagement: EngagementResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    """For every A/B variant (a piece with ``variant_of``) against its control: a two-proportion z-test of
-    engagements / impressions over their lifetime metrics, Bonferroni over the control's variants; the
-    winner is recorded when significant and there is enough data (``engagement/abtest.py``)."""
+    """For every A/B variant (a piece with ``variant_of``) against its control: a fixed-horizon test,
+    decided once. At the first run after both arms reach the planned impressions (or the test window
+    ends), a two-proportion z-test of engagements / impressions, Bonferroni over the control's variants;
+    the decision and its evidence are recorded and never re-decided (``engagement/abtest.py``)."""
     now = dt.datetime.now(dt.UTC)
     with warehouse.store().write() as conn:
-        results = abtest.decide(sql.ab_pairs(conn), engagement.ab(), now)
-        sql.replace_ab_results(conn, results)
+        recorded = abtest.load_recorded(conn)
+        results = abtest.decide(abtest.load_pairs(conn), engagement.ab(), now, recorded)
+        abtest.store_results(conn, results)
     decisions = Counter(r["decision"] for r in results)
+    newly = sum(1 for r in results if r["decided_at"] is not None and r["decided_at"] == now)
     context.log.info(f"A/B: {len(results)} comparison(s): {dict(decisions)}")
     cols = [
         "variant_of",
@@ -361,6 +388,9 @@ def ab_test_results(
     return dg.MaterializeResult(
         metadata={
             "comparisons": dg.MetadataValue.int(len(results)),
+            "design": abtest.DESIGN,
+            "decided_this_run": dg.MetadataValue.int(newly),
+            "planned_impressions_per_arm": dg.MetadataValue.int(engagement.ab().min_impressions),
             "winners": dg.MetadataValue.int(sum(1 for r in results if r["winner_piece_id"])),
             "decisions": dg.MetadataValue.json(dict(decisions)),
             "results": dg.MetadataValue.md(md_table(results, cols)),

@@ -14,9 +14,11 @@ from pydantic import Field
 
 from splants_dagster.alerts import Alert, Delivery, send_alert
 from splants_dagster.engagement import apis
+from splants_dagster.engagement import simulator as sim
 from splants_dagster.engagement.abtest import ABConfig
 from splants_dagster.engagement.rules import RuleConfig
 from splants_dagster.engagement.simulator import DEFAULT_SEED, Simulator
+from splants_dagster.warehouse.store import Warehouse
 
 
 def _env(name: str) -> dg.EnvVar | None:
@@ -44,6 +46,11 @@ class EngagementResource(dg.ConfigurableResource):
     simulator: bool = Field(
         default=True,
         description="simulate demo history (is_demo = true); SPLANTS_ENGAGEMENT_SIMULATOR=0 turns it off",
+    )
+    simulator_mode: str = Field(
+        default="auto",
+        description="auto: simulate only on a fresh install (no real engagement, demo history never "
+        "cleared); on: always; off: never (SPLANTS_SIMULATE_ENGAGEMENT)",
     )
     seed: int = Field(default=DEFAULT_SEED, description="simulator seed (SPLANTS_ENGAGEMENT_SEED)")
     simulator_start: str = Field(
@@ -74,7 +81,12 @@ class EngagementResource(dg.ConfigurableResource):
     fresh_days: int = Field(default=7, description="pieces are monitored for this many days after publishing")
     top_percentile: float = Field(default=0.99, description="high engagement: at/above this quantile")
     ab_alpha: float = 0.05
-    ab_min_impressions: int = 500
+    ab_min_impressions: int = Field(
+        default=500, description="A/B planned sample: impressions per arm at which the test is decided once"
+    )
+    ab_max_days: int = Field(
+        default=14, description="A/B test window: decided at the latest this many days after it started"
+    )
 
     def rules(self) -> RuleConfig:
         return RuleConfig(
@@ -89,10 +101,24 @@ class EngagementResource(dg.ConfigurableResource):
         )
 
     def ab(self) -> ABConfig:
-        return ABConfig(alpha=self.ab_alpha, min_impressions=self.ab_min_impressions)
+        return ABConfig(
+            alpha=self.ab_alpha, min_impressions=self.ab_min_impressions, max_days=self.ab_max_days
+        )
 
     def simulator_impl(self) -> Simulator:
         return Simulator(seed=self.seed, scale=self.simulator_scale)
+
+    def simulation(self, store: Warehouse, asked: bool = False) -> tuple[bool, str]:
+        """Whether this run adds simulated engagement, and why. ``asked``: the run was requested by
+        ``splants engagement simulate`` (tag ``splants/simulate``), which simulates unless it is off."""
+        mode = self.simulator_mode if self.simulator else "off"
+        if asked and mode != "off":
+            return True, "on (asked by `splants engagement simulate`; demo data, is_demo = true)"
+        real = False
+        if mode == "auto" and store.paths.analytics_db.exists():
+            real = bool(store.query(sim.REAL_ENGAGEMENT_SQL)[0]["real"])
+        cleared = sim.read_marker(store.paths.warehouse_dir) is not None
+        return sim.should_simulate(mode, real, cleared)
 
 
 class XMetricsResource(dg.ConfigurableResource):
@@ -237,6 +263,9 @@ class AlertsResource(dg.ConfigurableResource):
 def build_resources(data_dir: str | Path | None = None) -> dict[str, dg.ConfigurableResource]:
     """``data_dir`` is unused: engagement reads the data dir through the core ``warehouse`` resource."""
     settings: dict = {"simulator": _flag("SPLANTS_ENGAGEMENT_SIMULATOR", True)}
+    mode = os.environ.get("SPLANTS_SIMULATE_ENGAGEMENT", "").strip().lower()
+    if mode in sim.MODES:
+        settings["simulator_mode"] = mode
     for field, env, cast in (
         ("seed", "SPLANTS_ENGAGEMENT_SEED", int),
         ("simulator_start", "SPLANTS_ENGAGEMENT_SIM_START", str),

@@ -4,9 +4,11 @@ run_key per event and explains every skip; the work happens in the runs they req
 - ``engagement_inbox_sensor``: a file dropped in ``inbox/engagement/`` → an import run; once imported, a
   single run rebuilding events → metrics → anomalies over the dates the file touched.
 - ``engagement_anomaly_sensor``: new anomalies → one alert (log, webhook, Slack) and a boost run per
-  under-performing piece of ours.
+  under-performing piece of ours. Simulated (``is_demo``) detections are ignored once their platform
+  has real engagement, and alerted separately, labelled ``[demo]``, before that (also for highlights).
 - ``engagement_high_sensor``: a piece of ours in the top percentile → a "create similar content" run.
-- ``engagement_history_sensor``: on a fresh install with the simulator on, one backfill of demo history.
+- ``engagement_history_sensor``: on a fresh install (``SPLANTS_SIMULATE_ENGAGEMENT=auto``: no real
+  engagement, demo history never cleared), one backfill of demo history.
 """
 
 import datetime as dt
@@ -128,6 +130,53 @@ def _detections_after(
     return last, rows, str(max(r["seq"] for r in rows))
 
 
+def real_platforms(warehouse: WarehouseResource) -> set[str]:
+    """Platforms with any real (not simulated) engagement."""
+    rows = snapshot_rows(
+        warehouse.store(),
+        "SELECT DISTINCT platform FROM engagement_metrics WHERE NOT coalesce(is_demo, false)",
+    )
+    return {r["platform"] for r in rows or []}
+
+
+def split_demo(
+    rows: list[dict[str, Any]], real: set[str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(detections to act on, simulated ones ignored): a simulated (``is_demo``) detection counts only
+    while its platform has no real engagement."""
+    keep = [r for r in rows if not r.get("is_demo") or r["platform"] not in real]
+    return keep, [r for r in rows if r.get("is_demo") and r["platform"] in real]
+
+
+def anomaly_alert(rows: list[dict[str, Any]], demo: bool) -> Alert:
+    """One alert for new anomalies; simulated ones are labelled demo in the title, text and items."""
+    n = len(rows)
+    title = f"{n} engagement anomal{'y' if n == 1 else 'ies'}"
+    text = "Pieces performing well below their baseline (see analytics.anomalies)."
+    if demo:
+        title = f"[demo] {title} in simulated data"
+        text = "Simulated demo engagement (is_demo = true), not a real audience. " + text
+    return Alert(
+        source="engagement_anomaly_sensor",
+        title=title,
+        severity="info" if demo else _severity(rows),
+        text=text,
+        items=[
+            {
+                "date": str(r["date"]),
+                "piece": r["piece_id"],
+                "platform": r["platform"],
+                "rule": r["rule"],
+                "value": _fmt(r["rule"], r["value"]),
+                "baseline": _fmt(r["rule"], r["baseline"]),
+                "external": r["external"],
+                **({"demo": True} if demo else {}),
+            }
+            for r in rows
+        ],
+    )
+
+
 def _severity(rows: list[dict[str, Any]]) -> str:
     return max(
         (r.get("severity") or "warning" for r in rows),
@@ -154,7 +203,8 @@ def engagement_anomaly_sensor(
         context.cursor,
         warehouse,
         "SELECT anomaly_id, seq, date, piece_id, platform, rule, value, baseline, severity, "
-        "coalesce(external, false) AS external, campaign_id FROM anomalies",
+        "coalesce(external, false) AS external, campaign_id, coalesce(is_demo, false) AS is_demo "
+        "FROM anomalies",
         "anomaly",
     )
     if isinstance(found, dg.SkipReason):
@@ -165,27 +215,17 @@ def engagement_anomaly_sensor(
     old = len(rows) - len(recent)
     if old:
         context.log.info(f"{old} anomaly(ies) dated before {since} recorded as history, not alerted")
-    requests = []
-    if recent:
-        alert = Alert(
-            source="engagement_anomaly_sensor",
-            title=f"{len(recent)} engagement anomal{'y' if len(recent) == 1 else 'ies'}",
-            severity=_severity(recent),
-            text="Pieces performing well below their baseline (see analytics.anomalies).",
-            items=[
-                {
-                    "date": str(r["date"]),
-                    "piece": r["piece_id"],
-                    "platform": r["platform"],
-                    "rule": r["rule"],
-                    "value": _fmt(r["rule"], r["value"]),
-                    "baseline": _fmt(r["rule"], r["baseline"]),
-                    "external": r["external"],
-                }
-                for r in recent
-            ],
+    recent, ignored = split_demo(recent, real_platforms(warehouse))
+    if ignored:
+        context.log.info(
+            f"{len(ignored)} simulated (demo) anomaly(ies) ignored: their platform has real engagement"
         )
-        alerts.send(alert, context.log)
+    requests = []
+    for demo in (False, True):
+        batch = [r for r in recent if r["is_demo"] == demo]
+        if batch:
+            alerts.send(anomaly_alert(batch, demo), context.log)
+    if recent:
         by_piece: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for r in recent:
             if not r["external"]:
@@ -228,12 +268,18 @@ def engagement_high_sensor(
         context.cursor,
         warehouse,
         "SELECT highlight_id, seq, date, piece_id, platform, engagement_rate, threshold, "
-        "coalesce(external, false) AS external, campaign_id FROM engagement_highlights",
+        "coalesce(external, false) AS external, campaign_id, coalesce(is_demo, false) AS is_demo "
+        "FROM engagement_highlights",
         "highlight",
     )
     if isinstance(found, dg.SkipReason):
         return found
     last, rows, cursor = found
+    rows, ignored = split_demo(rows, real_platforms(warehouse))
+    if ignored:
+        context.log.info(
+            f"{len(ignored)} simulated (demo) highlight(s) ignored: platform has real engagement"
+        )
     since = _today() - dt.timedelta(days=engagement.alert_window_days)
     winners: dict[str, dict[str, Any]] = {}
     for r in rows:
@@ -249,13 +295,15 @@ def engagement_high_sensor(
                 "splants/trigger": "engagement_high_sensor",
                 "splants/piece": piece_id[:200],
                 "splants/engagement_rate": f"{r['engagement_rate']:.4f}",
+                **({"splants/demo": "true"} if r["is_demo"] else {}),
             },
         )
         for piece_id, r in sorted(winners.items())[:MAX_PER_TICK]
     ]
     for r in winners.values():
         context.log.info(
-            f"high engagement: {r['piece_id']} on {r['platform']} at {r['engagement_rate']:.2%} "
+            ("[demo, simulated] " if r["is_demo"] else "")
+            + f"high engagement: {r['piece_id']} on {r['platform']} at {r['engagement_rate']:.2%} "
             f"(top-percentile threshold {r['threshold']:.2%})"
         )
     return tick_result(
@@ -278,8 +326,9 @@ def engagement_history_sensor(
     ``present`` when history already existed."""
     if context.cursor:
         return dg.SkipReason(f"history handled ({context.cursor})")
-    if not engagement.simulator:
-        return dg.SkipReason("simulator off (SPLANTS_ENGAGEMENT_SIMULATOR=0): no demo history to create")
+    simulate, why = engagement.simulation(warehouse.store())
+    if not simulate:
+        return dg.SkipReason(f"simulator {why}: no demo history to create")
     existing = snapshot_rows(warehouse.store(), "SELECT count(*) AS n FROM engagement_metrics")
     if existing and existing[0]["n"]:
         return dg.SensorResult(

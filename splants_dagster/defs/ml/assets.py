@@ -37,6 +37,13 @@ DEMO_NOTE = (
 METRICS = ("mae_log", "mae", "spearman", "auc_top_quartile", "r2", "mape")
 
 
+def _data_label(demo_rows: int, rows: int) -> str:
+    """``demo`` (simulated engagement only: no real engagement yet), ``real`` or ``none``."""
+    if not rows:
+        return "none"
+    return "demo (simulated engagement only; no real engagement yet)" if demo_rows else "real"
+
+
 def _float(value: float | None) -> dg.MetadataValue:
     return dg.MetadataValue.null() if value is None else dg.MetadataValue.float(float(value))
 
@@ -126,6 +133,7 @@ def performance_training_set(
         "target": f"log((engagement rate + c) / (trailing platform median + c)), c = {built.ts.offset:.3g}",
         "features": ", ".join(features),
         "include_external_history": str(predictor.include_external_history),
+        "training_data": _data_label(demo, n),
         "newest_rows": dg.MetadataValue.md(
             md_table(
                 newest,
@@ -261,7 +269,10 @@ def performance_predictor(
     except ValueError as exc:  # too few rows with a usable target for the folds or the fit
         return skipped(str(exc))
 
-    stored = register(registry, result.model, result.card, result.decision)
+    demo_rows = int(ts.notes.get("demo_rows", 0))
+    # a model that learned from simulated engagement is a demo model: demo campaigns only
+    card_in = {**result.card, "demo": demo_rows > 0, "demo_rows": demo_rows}
+    stored = register(registry, result.model, card_in, result.decision)
     card = registry.card(stored.version)
     run_row = model_run_row(card)
     with store.write() as conn:
@@ -277,9 +288,10 @@ def performance_predictor(
     ev = card["evaluation"]
     model_metrics = ev["model"]
     window = card.get("training_window", {})
-    demo_rows = int(ts.notes.get("demo_rows", 0))
     metadata: dict[str, Any] = {
         "model_version": stored.model_version,
+        "demo_model": demo_rows > 0,
+        "training_data": _data_label(demo_rows, rows),
         "deployed": stored.activated,
         "active_model_version": now_active_mv or "none",
         "previously_active": active_note,
@@ -342,6 +354,9 @@ def content_predictions(
     brand = project.brand()
     active, note = data.load_active(project.paths)
     where = "campaign_id = ?"
+    demo_campaign = data.campaign_is_demo(store, campaign_id)
+    if active is not None and active.demo and not demo_campaign:
+        active, note = None, data.DEMO_MODEL_NOTE.format(mv=active.model_version)
     if active is None:
         with store.write() as conn:
             replace_frame(conn, "ml_predictions", where, [campaign_id], pd.DataFrame())
@@ -352,13 +367,16 @@ def content_predictions(
                 "predictions": dg.MetadataValue.int(0),
                 "slot_predictions": dg.MetadataValue.int(0),
                 "model_version": "none",
+                "demo_campaign": demo_campaign,
                 "note": f"{note}: nothing predicted; the content suite leaves predicted performance out "
                 "and renormalises its other weights, and the scheduler breaks ties by time",
             }
         )
     model = active.model
     pieces = data.upcoming_pieces(store, campaign_id)
-    baselines = current_baselines(data.outcomes_frame(store), window=model.window, gap=model.gap)
+    baselines = current_baselines(
+        data.real_first(data.outcomes_frame(store)), window=model.window, gap=model.gap
+    )
     now = dt.datetime.now(dt.UTC)
     predictions = pd.DataFrame()
     slots = pd.DataFrame()
@@ -371,6 +389,7 @@ def content_predictions(
             model_version=active.model_version,
             baseline=[baselines.get(p, fallback) for p in pieces["platform"]],
             predicted_at=now,
+            is_demo=active.demo,
         )
         slots = predict_slots(model, pieces, baselines, brand.timezone).assign(
             campaign_id=campaign_id, model_version=active.model_version, predicted_at=now
@@ -389,6 +408,8 @@ def content_predictions(
             "predictions": dg.MetadataValue.int(len(predictions)),
             "slot_predictions": dg.MetadataValue.int(len(slots)),
             "model_version": active.model_version,
+            "demo_model": active.demo,
+            "demo_campaign": demo_campaign,
             "mean_predicted_score": _float(
                 round(float(predictions["predicted_score"].mean()), 4) if len(predictions) else None
             ),

@@ -6,7 +6,8 @@
 - When enough new engagement has arrived: ``ml_retrain_sensor`` counts posts whose outcome has become
   final since the newest post in the current training set, and requests ``ml_training_job`` once there
   are ``retrain_new_posts`` of them (on a fresh install: once there are ``min_rows``, so the first model
-  is trained as soon as the demo history lands).
+  is trained as soon as the demo history lands). Simulated (demo) posts stop counting once any real
+  engagement exists, as they stop being learned from (docs/ml.md, "Demo data kept apart").
 """
 
 import datetime as dt
@@ -55,7 +56,10 @@ def ml_retrain_sensor(
         store,
         "SELECT count(DISTINCT piece_id) AS n, max(published_at) AS newest FROM engagement_metrics "
         "WHERE published_at IS NOT NULL AND engagement_rate IS NOT NULL AND published_at <= ? "
-        "AND (CAST(? AS TIMESTAMPTZ) IS NULL OR published_at > ?)",
+        "AND (CAST(? AS TIMESTAMPTZ) IS NULL OR published_at > ?) "
+        # simulated posts count only while there is no real engagement (the training set ignores them)
+        "AND (NOT coalesce(is_demo, false) "
+        "     OR NOT EXISTS (SELECT 1 FROM engagement_metrics WHERE NOT coalesce(is_demo, false)))",
         [final_before, since, since],
     )
     new, newest = int(found[0]["n"] or 0), as_utc(found[0]["newest"])

@@ -13,6 +13,7 @@ from splants_dagster.defs.partitions import CAMPAIGN_SCOPE, campaign_partitions
 from splants_dagster.defs.publishing.resources import PublishingResource
 from splants_dagster.defs.resources import ProjectResource, WarehouseResource
 from splants_dagster.publishing import planning
+from splants_dagster.publishing.review import PublishingConfigError
 from splants_dagster.report import md_table
 from splants_dagster.scheduling import SchedulePolicy, build_schedule, calendar_markdown, rule_violations
 
@@ -20,7 +21,7 @@ SCHEDULE_CHECKS = [
     dg.AssetCheckSpec(
         "pieces_scheduled",
         asset="publishing_schedule",
-        description="Every publishable piece (and variant) has a slot inside the campaign window.",
+        description="Every publishable piece (and sequential-test variant) has a slot inside the campaign window.",
     ),
     dg.AssetCheckSpec(
         "spacing_caps_pillar_first",
@@ -42,8 +43,8 @@ SCHEDULE_CHECKS = [
 def publishing_schedule(
     context: dg.AssetExecutionContext, project: ProjectResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    """A publish time for every approved piece (and its A/B variants) inside the campaign window, in the
-    brand's timezone: best slots learned from the account's engagement history where there is enough,
+    """A publish time for every approved piece inside the campaign window, in the brand's timezone (A/B
+    variants: inside their email's platform split, as alternates, or in turn with ``sequential_test``): best slots learned from the account's engagement history where there is enough,
     the SPLANTS prior otherwise; spacing and daily caps per channel (across campaigns); pillar first.
     Pieces already sent keep their time."""
     campaign_id = context.partition_key
@@ -64,11 +65,12 @@ def publishing_schedule(
         policy,
         seed=campaign_id,
         preferences=inputs.preferences,
+        demo_campaign=brief.demo,
     )
     own = inputs.own
     slots = [s for s in result.slots if s.piece_id in own]
     now = dt.datetime.now(dt.UTC)
-    rows = planning.schedule_rows(slots, campaign_id, now)
+    rows = planning.schedule_rows(slots, campaign_id, now, inputs.designs)
     with store.write() as conn:
         added = planning.write_schedule(conn, campaign_id, rows, now)
         set_status(conn, campaign_id, "scheduled")
@@ -100,6 +102,14 @@ def publishing_schedule(
             ),
             "per_platform": dg.MetadataValue.json(dict(per_platform)),
             "new_pending_publications": dg.MetadataValue.int(added),
+            "ab_platform_split": dg.MetadataValue.int(
+                sum(1 for r in rows if r["ab_design"] == "platform_split")
+            ),
+            "ab_sequential": dg.MetadataValue.int(sum(1 for r in rows if r["ab_design"] == "sequential")),
+            "alternates": dg.MetadataValue.int(len(inputs.alternates)),
+            "alternates_list": dg.MetadataValue.md(
+                md_table(inputs.alternates, ["piece_id", "platform", "variant_of", "kept_as"])
+            ),
             "timezone": brand.timezone,
             "window": f"{brief.start_date} to {brief.end_date} (exclusive), {brand.timezone}",
             "first_slot": slots[0].local.isoformat() if slots else "",
@@ -158,19 +168,23 @@ def publications(
     publishing: PublishingResource,
 ) -> dg.MaterializeResult:
     """Publishes every due, approved item through its platform's publisher (the outbox when a platform has
-    no credentials), exactly once where the platform allows a lookup and at most once everywhere; a 429 or
+    no credentials); an item for a real platform waits (``pending_review``) until a person approves its
+    text, unless its channel is ``auto`` in publishing.yaml. Exactly once where the platform allows a lookup and at most once everywhere; a 429 or
     5xx delays only that item. Also delivers queued ``content.published`` webhooks."""
     store = warehouse.store()
     brand = project.brand()
-    report = publishing.run(
-        store,
-        brand.timezone,
-        campaign=config.campaign,
-        force_now=config.now,
-        dry_run=config.dry_run,
-        run_id=context.run.run_id,
-        log=_logger(context),
-    )
+    try:
+        report = publishing.run(
+            store,
+            brand.timezone,
+            campaign=config.campaign,
+            force_now=config.now,
+            dry_run=config.dry_run,
+            run_id=context.run.run_id,
+            log=_logger(context),
+        )
+    except PublishingConfigError as err:
+        raise dg.Failure(f"bad publishing config: {err}") from None
     review = store.query(
         "SELECT piece_id, platform, publisher, last_error FROM publications WHERE needs_review"
         " UNION ALL SELECT piece_id, platform, publisher, 're-promotion: ' || coalesce(last_error, '')"
@@ -186,6 +200,8 @@ def publications(
             "retry_later": dg.MetadataValue.int(counts.get("retry_later", 0)),
             "needs_review": dg.MetadataValue.int(len(review)),
             "dry_run": dg.MetadataValue.int(counts.get("dry_run", 0)),
+            # waiting for a person's approval (or held: template text, rejected, blog variant)
+            "held": dg.MetadataValue.int(counts.get("held", 0)),
             "mode": "dry run"
             if config.dry_run
             else ("now (every approved item)" if config.now else "due items"),

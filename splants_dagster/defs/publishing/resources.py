@@ -13,9 +13,13 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
+from splants_dagster.briefs import FieldProblem
 from splants_dagster.paths import DataPaths, default_data_dir
 from splants_dagster.publishing.config import PublisherSet, PublishingSettings, build_publishers
+from splants_dagster.publishing.review import ALLOW_ENV, CONFIG_FILE, PublishingConfigError, load_policy
 from splants_dagster.publishing.runner import BatchReport, publish_due
+
+WP_STATUSES = ("draft", "publish", "future")
 
 
 def _env(name: str) -> dg.EnvVar | None:
@@ -27,6 +31,13 @@ def _env_or(name: str, default: str) -> str:
     return dg.EnvVar(name) if os.environ.get(name, "").strip() else default
 
 
+def _whole(name: str, raw: str) -> int:
+    try:
+        return int(str(raw).strip())
+    except ValueError:
+        raise ValueError(f"{name} {raw!r}: expected a whole number") from None
+
+
 class WordPressResource(dg.ConfigurableResource):
     url: str | None = Field(
         default=None, description="site URL (WORDPRESS_URL); the REST API is at /wp-json/wp/v2"
@@ -35,7 +46,10 @@ class WordPressResource(dg.ConfigurableResource):
     app_password: str | None = Field(
         default=None, description="application password (WORDPRESS_APP_PASSWORD)"
     )
-    status: str = Field(default="publish", description="draft | publish | future (WORDPRESS_STATUS)")
+    status: str = Field(
+        default="draft",
+        description="draft | publish | future: future schedules the post at its slot (WORDPRESS_POST_STATUS)",
+    )
     category: str | None = Field(default=None, description="category name; default: the primary keyword")
 
 
@@ -69,6 +83,22 @@ class MailchimpResource(dg.ConfigurableResource):
     action: str = Field(default="send", description="send | schedule (MAILCHIMP_ACTION)")
     from_name: str | None = Field(default=None, description="MAILCHIMP_FROM_NAME (default: the audience's)")
     reply_to: str | None = Field(default=None, description="MAILCHIMP_REPLY_TO (default: the audience's)")
+    segment_id: str | None = Field(
+        default=None, description="saved segment id sends go to (MAILCHIMP_SEGMENT_ID)"
+    )
+    tag: str | None = Field(default=None, description="tag whose members sends go to (MAILCHIMP_TAG)")
+    whole_list: str | None = Field(
+        default=None, description="1 allows a send to the whole audience (MAILCHIMP_SEND_TO_WHOLE_LIST)"
+    )
+    ab_test_size: str = Field(
+        default="20", description="% of the audience in an A/B test (MAILCHIMP_AB_TEST_SIZE)"
+    )
+    ab_wait_minutes: str = Field(
+        default="240", description="minutes before the A/B winner is sent (MAILCHIMP_AB_WAIT_MINUTES)"
+    )
+    ab_winner: str = Field(
+        default="opens", description="opens | clicks | manual | total_revenue (MAILCHIMP_AB_WINNER)"
+    )
 
 
 class HubSpotResource(dg.ConfigurableResource):
@@ -79,7 +109,7 @@ class HubSpotResource(dg.ConfigurableResource):
     blog_id: str | None = Field(
         default=None, description="blog (contentGroupId) for blog posts (HUBSPOT_BLOG_ID)"
     )
-    blog_action: str = Field(default="publish", description="publish | draft (HUBSPOT_BLOG_ACTION)")
+    blog_action: str = Field(default="draft", description="draft | publish (HUBSPOT_BLOG_ACTION)")
     email_action: str = Field(default="draft", description="draft | publish (HUBSPOT_EMAIL_ACTION)")
 
 
@@ -103,6 +133,10 @@ class PublishingResource(dg.ConfigurableResource):
     retry_base_s: float = Field(default=60.0, description="first retry delay; doubles per attempt")
     retry_max_s: float = 3600.0
     webhook_backoff_s: float = 0.5
+    allow_template_content: str | None = Field(
+        default=None,
+        description=f"{ALLOW_ENV}: 1 lets offline/template text go to real platforms (default: held)",
+    )
     wordpress: WordPressResource
     x: XResource
     linkedin: LinkedInResource
@@ -111,6 +145,15 @@ class PublishingResource(dg.ConfigurableResource):
     webhooks: WebhooksResource
 
     def settings(self, timezone: str = "UTC") -> PublishingSettings:
+        if self.wordpress.status not in WP_STATUSES:
+            raise PublishingConfigError(
+                "environment",
+                [
+                    FieldProblem(
+                        "WORDPRESS_POST_STATUS", self.wordpress.status, "must be draft, publish or future"
+                    )
+                ],
+            )
         wp, xr, li, mc, hs, wh = (
             self.wordpress,
             self.x,
@@ -146,6 +189,12 @@ class PublishingResource(dg.ConfigurableResource):
             mailchimp_action=mc.action,
             mailchimp_from_name=mc.from_name,
             mailchimp_reply_to=mc.reply_to,
+            mailchimp_segment_id=mc.segment_id,
+            mailchimp_tag=mc.tag,
+            mailchimp_whole_list=str(mc.whole_list or "").strip().lower() in ("1", "true", "yes", "on"),
+            mailchimp_ab_test_size=_whole("MAILCHIMP_AB_TEST_SIZE", mc.ab_test_size),
+            mailchimp_ab_wait_minutes=_whole("MAILCHIMP_AB_WAIT_MINUTES", mc.ab_wait_minutes),
+            mailchimp_ab_winner=mc.ab_winner,
             hubspot_access_token=hs.access_token,
             hubspot_api_base_url=hs.api_base_url,
             hubspot_blog_id=hs.blog_id,
@@ -154,6 +203,8 @@ class PublishingResource(dg.ConfigurableResource):
             webhook_urls=wh.urls,
             webhook_secret=wh.secret,
             webhook_backoff_s=self.webhook_backoff_s,
+            # review | auto per channel; a bad file is an error naming file, field and value
+            review=load_policy(DataPaths.at(self.data_dir).root / CONFIG_FILE, self.allow_template_content),
         )
 
     def publishers(self, timezone: str = "UTC") -> PublisherSet:
@@ -195,11 +246,13 @@ def build_resources(data_dir: str | Path | None = None) -> dict[str, dg.Configur
             blog_publisher=_env_or("SPLANTS_BLOG_PUBLISHER", "auto"),
             email_publisher=_env_or("SPLANTS_EMAIL_PUBLISHER", "auto"),
             boost_publisher=_env_or("SPLANTS_BOOST_PUBLISHER", "outbox"),
+            allow_template_content=_env(ALLOW_ENV),
             wordpress=WordPressResource(
                 url=_env("WORDPRESS_URL"),
                 username=_env("WORDPRESS_USERNAME"),
                 app_password=_env("WORDPRESS_APP_PASSWORD"),
-                status=_env_or("WORDPRESS_STATUS", "publish"),
+                # drafts unless told otherwise; the older name WORDPRESS_STATUS still works
+                status=_env_or("WORDPRESS_POST_STATUS", "") or _env_or("WORDPRESS_STATUS", "draft"),
                 category=_env("WORDPRESS_CATEGORY"),
             ),
             x=XResource(access_token=_env("X_ACCESS_TOKEN"), api_base_url=_env("X_API_BASE_URL")),
@@ -217,12 +270,18 @@ def build_resources(data_dir: str | Path | None = None) -> dict[str, dg.Configur
                 action=_env_or("MAILCHIMP_ACTION", "send"),
                 from_name=_env("MAILCHIMP_FROM_NAME"),
                 reply_to=_env("MAILCHIMP_REPLY_TO"),
+                segment_id=_env("MAILCHIMP_SEGMENT_ID"),
+                tag=_env("MAILCHIMP_TAG"),
+                whole_list=_env("MAILCHIMP_SEND_TO_WHOLE_LIST"),
+                ab_test_size=_env_or("MAILCHIMP_AB_TEST_SIZE", "20"),
+                ab_wait_minutes=_env_or("MAILCHIMP_AB_WAIT_MINUTES", "240"),
+                ab_winner=_env_or("MAILCHIMP_AB_WINNER", "opens"),
             ),
             hubspot=HubSpotResource(
                 access_token=_env("HUBSPOT_ACCESS_TOKEN"),
                 api_base_url=_env("HUBSPOT_API_BASE_URL"),
                 blog_id=_env("HUBSPOT_BLOG_ID"),
-                blog_action=_env_or("HUBSPOT_BLOG_ACTION", "publish"),
+                blog_action=_env_or("HUBSPOT_BLOG_ACTION", "draft"),
                 email_action=_env_or("HUBSPOT_EMAIL_ACTION", "draft"),
             ),
             webhooks=WebhooksResource(

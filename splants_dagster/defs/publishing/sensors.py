@@ -1,6 +1,8 @@
 """Every few minutes: publish what is due. The sensor reads the analysts' snapshot (never blocks a writer)
 and requests a ``publish_job`` run only when an approved item is due, an interrupted one needs
-reconciling, or a webhook is waiting."""
+reconciling, or a webhook is waiting. An item held for review counts only once something a batch would
+act on is newer than its hold: a person's decision (``splants review``), ``publishing.yaml`` or the
+campaign's review file."""
 
 import datetime as dt
 import hashlib
@@ -10,7 +12,7 @@ import dagster as dg
 
 from splants_dagster.defs.publishing.jobs import PUBLISHING_TAGS, publish_job
 from splants_dagster.defs.resources import WarehouseResource
-from splants_dagster.publishing import state
+from splants_dagster.publishing import review, state
 
 ACTIVE = [
     dg.DagsterRunStatus.QUEUED,
@@ -19,6 +21,31 @@ ACTIVE = [
     dg.DagsterRunStatus.STARTED,
 ]
 BUCKET_MINUTES = 10
+
+
+def _mtime(path) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+    except OSError:
+        return None
+
+
+def _actionable(rows: list[dict], decided: dict, paths) -> list[dict]:
+    """Due rows a batch would act on: held ones only when a decision or a config file changed since."""
+    config = _mtime(paths.root / review.CONFIG_FILE)
+    out = []
+    for r in rows:
+        since = r.get("state_updated_at")
+        if r["status"] in review.HELD_STATUSES and since is not None:
+            newer = [
+                decided.get(r["piece_id"]),
+                config,
+                _mtime(paths.reviews_dir / f"{r['campaign_id']}.yaml"),
+            ]
+            if not any(t is not None and t > since for t in newer):
+                continue
+        out.append(r)
+    return out
 
 
 @dg.sensor(
@@ -36,8 +63,12 @@ def publish_due_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse
     if active:
         return dg.SkipReason(f"publishing run {active[0].run_id} is {active[0].status.value}; waiting for it")
     now = dt.datetime.now(dt.UTC)
-    with warehouse.store().read() as conn:
-        due = state.due_rows(conn, now)
+    store = warehouse.store()
+    with store.read() as conn:
+        decided = dict(
+            conn.execute("SELECT piece_id, max(decided_at) FROM review_decisions GROUP BY 1").fetchall()
+        )
+        due = _actionable(state.due_rows(conn, now), decided, store.paths)
         hooks = len(state.due_webhooks(conn, now))
         upcoming = conn.execute(
             "SELECT min(s.publish_at) FROM schedule s LEFT JOIN publications p "
@@ -53,6 +84,9 @@ def publish_due_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse
             sorted((r["piece_id"], r["platform"], r["status"], int(r["attempts"])) for r in due)
         ).encode()
         + str(hooks).encode()
+        + str(
+            max((decided.get(r["piece_id"]) for r in due if decided.get(r["piece_id"])), default="")
+        ).encode()
     ).hexdigest()[:12]
     bucket = now.replace(minute=now.minute - now.minute % BUCKET_MINUTES, second=0, microsecond=0)
     run_key = f"publish:{bucket:%Y%m%dT%H%M}:{digest}"

@@ -61,6 +61,7 @@ def _write(store, result: CampaignQA, previous_status: dict) -> None:
         _replace(conn, "content_pieces", f"{where} AND variant_of IS NOT NULL", [cid], variant_rows)
         _replace(conn, "qa_results", where, [cid], result.results_rows())
         _replace(conn, "qa_findings", where, [cid], result.findings_rows())
+        _replace(conn, "qa_claims", where, [cid], result.claims_rows())
         _replace(conn, "qa_status", where, [cid], result.status_rows(previous_status))
         _replace(conn, "variants", where, [cid], result.variant_rows())
         _replace(conn, "qa_originals", where, [cid], result.original_rows())
@@ -73,7 +74,8 @@ def _write(store, result: CampaignQA, previous_status: dict) -> None:
     kinds={"python", "duckdb"},
     partitions_def=campaign_partitions,
     deps=["content_suite"],
-    pool="duckdb_write",
+    # no duckdb_write pool: the model calls happen outside any write session, and each write is a short
+    # Warehouse.write() session serialised by the warehouse's own lock (docs/research.md)
     tags=CAMPAIGN_SCOPE,
     check_specs=QA_CHECK_SPECS,
 )
@@ -101,12 +103,9 @@ def qa_report(
         raise dg.Failure(f"campaign {campaign_id!r} has no content: materialize content_suite first")
     found = store.query("SELECT research_json FROM research_briefs WHERE campaign_id = ?", [campaign_id])
     research = Research.from_json(found[0]["research_json"]) if found else None
-    sources = {
-        r["ref"]: r["text"]
-        for r in store.query(
-            "SELECT ref, text FROM research_sources WHERE campaign_id = ? AND ok", [campaign_id]
-        )
-    }
+    source_rows = store.query("SELECT * FROM research_sources WHERE campaign_id = ? AND ok", [campaign_id])
+    sources = {r["ref"]: r["text"] for r in source_rows}
+    roles = {r["ref"]: r.get("role") or "reference" for r in source_rows}
     path = review_file(project.paths.reviews_dir, campaign_id)
     try:
         reviews = load_reviews(path)
@@ -143,6 +142,7 @@ def qa_report(
         reviews=reviews,
         previous_reviews=by_piece("SELECT * FROM qa_reviews WHERE campaign_id = ?"),
         review_file=str(path),
+        source_roles=roles,
         now=dt.datetime.now(dt.UTC),
     )
     # cost control: no new A/B variants while the forecast is over budget, no LLM assist at 100% spent

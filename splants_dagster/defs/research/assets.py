@@ -1,4 +1,10 @@
-"""Research outputs per campaign: ranked keywords, competitor analysis, audience insights, content gaps."""
+"""Research outputs per campaign: ranked keywords, competitor analysis, audience insights, content gaps.
+
+The step fetches sources and calls the model before it writes anything, so it takes no ``duckdb_write``
+pool slot (a pool holds for the whole step): its single write is a short ``Warehouse.write()`` session,
+serialised with every other writer by the warehouse's own lock. A slow source or provider then delays only
+this campaign, never another run's writes (docs/research.md).
+"""
 
 import datetime as dt
 from dataclasses import asdict
@@ -25,7 +31,6 @@ from splants_dagster.warehouse.store import replace_rows
     kinds={"python", "duckdb"},
     partitions_def=campaign_partitions,
     deps=["campaign_brief"],
-    pool="duckdb_write",
     tags=CAMPAIGN_SCOPE,
 )
 def research_brief(
@@ -44,8 +49,14 @@ def research_brief(
     brand = project.brand()
     sb = step_budget(budget, warehouse, llm, campaign_id)
     sb.stop_if_exhausted()
-    with research_web.client() as http:
-        docs = load_sources(brief.sources, project.paths.resolve_input, http)
+    try:
+        fetcher = research_web.client()
+    except ValueError as exc:  # a bad SPLANTS_SOURCE_* setting
+        raise dg.Failure(f"bad source setting: {exc}") from None
+    with fetcher:
+        docs = load_sources([s.ref for s in brief.source_entries()], project.paths.root, fetcher)
+    for doc, entry in zip(docs, brief.source_entries(), strict=True):
+        doc.role = entry.role  # own | competitor | reference: what the source may support (docs/content.md)
     for doc in docs:
         if doc.ok:
             context.log.info(f"source {doc.ref}: {doc.title!r}, {doc.word_count} words")
@@ -76,8 +87,12 @@ def research_brief(
             ),
             "sources_total": dg.MetadataValue.int(len(docs)),
             "sources_ok": dg.MetadataValue.int(len(ok)),
+            "sources_refused": dg.MetadataValue.int(sum(d.refused for d in docs)),
             "competitors": dg.MetadataValue.md(
-                md_table([d.analysis() for d in docs], ["ref", "title", "word_count", "top_terms", "error"])
+                md_table(
+                    [d.analysis() for d in docs],
+                    ["ref", "role", "ok", "title", "word_count", "top_terms", "error"],
+                )
                 if docs
                 else "_No sources in the brief: no competitor analysis._"
             ),
@@ -86,6 +101,7 @@ def research_brief(
                 md_table([asdict(g) for g in research.gaps], ["direction", "kind", "item"])
             ),
             "audience": dg.MetadataValue.json(research.audience),
+            "audience_basis": "assumed (model or offline view of the brief's audience, not research)",
             **sb.metadata(),
             "llm": llm.label(strategy),
             "llm_calls": dg.MetadataValue.int(int(totals["calls"])),

@@ -138,6 +138,11 @@ DDL = [
     "ALTER TABLE ab_results ADD COLUMN IF NOT EXISTS test VARCHAR",
     "ALTER TABLE ab_results ADD COLUMN IF NOT EXISTS alpha DOUBLE",
     "ALTER TABLE ab_results ADD COLUMN IF NOT EXISTS decision VARCHAR",
+    # the test design (fixed_horizon: decided once, at the planned sample or the end of the window; see
+    # engagement/abtest.py); NULL on rows written before designs were recorded
+    "ALTER TABLE ab_results ADD COLUMN IF NOT EXISTS design VARCHAR",
+    "ALTER TABLE ab_results ADD COLUMN IF NOT EXISTS planned_impressions BIGINT",
+    "ALTER TABLE ab_results ADD COLUMN IF NOT EXISTS horizon_reached_by VARCHAR",
     # what the anomaly sensor's boost runs planned for an under-performing piece of ours
     """
     CREATE TABLE IF NOT EXISTS engagement_boosts (
@@ -195,7 +200,7 @@ VIEWS = {
     "ab_results": """
         SELECT variant_of, winner_piece_id, dimension, metric, p_value, lift, n_control, n_variant, significant,
                decided_at, variant_piece_id, campaign_id, x_control, x_variant, rate_control, rate_variant,
-               test, alpha, decision
+               test, alpha, decision, design, planned_impressions, horizon_reached_by
         FROM core.ab_results
     """,
     "engagement_posts": """
@@ -230,3 +235,34 @@ VIEWS = {
         FROM core.campaign_lineage l LEFT JOIN core.campaigns c ON c.campaign_id = l.child_campaign_id
     """,
 }
+
+# The scratch database one import spills a file's validated rows to while it streams through the file
+# (engagement/imports.py), so memory stays bounded by a chunk; copied into the warehouse in SQL. Same
+# columns as ``events.engagement_file_rows``, ``engagement_posts`` (plus ``seq``: first-seen order, to
+# keep one post per id across chunks) and ``engagement_quarantine``.
+FILE_SPILL_DDL = [
+    """
+    CREATE TABLE file_rows (
+        event_date DATE, piece_id VARCHAR, external_id VARCHAR, platform VARCHAR, observed_at TIMESTAMPTZ,
+        impressions BIGINT, reach BIGINT, engagements BIGINT, likes BIGINT, comments BIGINT,
+        shares BIGINT, clicks BIGINT, opens BIGINT, bounces BIGINT, source VARCHAR, source_file VARCHAR,
+        is_demo BOOLEAN, content_type VARCHAR, published_at TIMESTAMPTZ, loaded_at TIMESTAMPTZ,
+        cumulative BOOLEAN, line INTEGER
+    )
+    """,
+    """
+    CREATE TABLE file_posts (
+        piece_id VARCHAR, platform VARCHAR, content_type VARCHAR, published_at TIMESTAMPTZ,
+        external BOOLEAN, is_demo BOOLEAN, source VARCHAR, source_file VARCHAR, text VARCHAR,
+        word_count INTEGER, hashtag_count INTEGER, has_question BOOLEAN, has_cta BOOLEAN,
+        media_type VARCHAR, paid BOOLEAN, injected_anomaly VARCHAR, attributes JSON, updated_at TIMESTAMPTZ,
+        seq BIGINT
+    )
+    """,
+    """
+    CREATE TABLE file_quarantine (
+        event_date DATE, source VARCHAR, source_file VARCHAR, line INTEGER, reason VARCHAR, raw VARCHAR,
+        quarantined_at TIMESTAMPTZ, preset VARCHAR, reason_code VARCHAR
+    )
+    """,
+]

@@ -7,6 +7,8 @@ fold, the trailing-median and deployed-model baselines' figures, deployed, reaso
 is the percentile in [0, 1] of the predicted performance relative to the platform's trailing median among
 the training posts (0.5 = a typical post); it is what the content suite weighs at .15.
 ``analytics.training_set`` shows the rows the predictor was last trained on (features, target, demo flag).
+``is_demo`` on ``model_runs`` and ``predictions``: the model learned from simulated engagement (demo
+campaigns only; see docs/ml.md, "Demo data kept apart").
 """
 
 DDL = [
@@ -23,6 +25,8 @@ DDL = [
     """,
     # one-sided paired test that the new model's log errors are smaller than the trailing median's
     "ALTER TABLE ml_model_runs ADD COLUMN IF NOT EXISTS trailing_median_p_value DOUBLE",
+    # the model learned from simulated (is_demo) engagement: it scores demo campaigns only
+    "ALTER TABLE ml_model_runs ADD COLUMN IF NOT EXISTS is_demo BOOLEAN",
     """
     CREATE TABLE IF NOT EXISTS ml_predictions (
         piece_id VARCHAR, campaign_id VARCHAR, platform VARCHAR, model_version VARCHAR,
@@ -30,6 +34,8 @@ DDL = [
         predicted_at TIMESTAMPTZ
     )
     """,
+    # predicted by a demo model (trained on simulated engagement; demo campaigns only)
+    "ALTER TABLE ml_predictions ADD COLUMN IF NOT EXISTS is_demo BOOLEAN",
     # performance_training_set: one row per post with a final outcome (features known before publishing,
     # the target and its trailing baseline); rebuilt whole on each materialization
     """
@@ -57,12 +63,13 @@ VIEWS = {
                trailing_median_mae, trailing_median_mae_log, trailing_median_spearman,
                deployed_model_mae, deployed_model_mae_log, deployed_model_spearman,
                deployed, reason, model_name, model_kind, model_label, target, trailing_window,
-               rows_fitted, n_train, n_test, window_from, window_through, trailing_median_p_value
+               rows_fitted, n_train, n_test, window_from, window_through, trailing_median_p_value,
+               coalesce(is_demo, false) AS is_demo
         FROM core.ml_model_runs
     """,
     "predictions": """
         SELECT piece_id, model_version, predicted_score, predicted_at, campaign_id, platform,
-               predicted_relative, predicted_value, baseline
+               predicted_relative, predicted_value, baseline, coalesce(is_demo, false) AS is_demo
         FROM core.ml_predictions
     """,
     "training_set": """

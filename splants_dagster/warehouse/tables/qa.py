@@ -3,6 +3,9 @@
 Contract used by publishing: a piece is publishable when ``qa_status.status`` is ``approved`` or
 ``auto_fixed`` (human decisions in ``reviews/`` can turn ``flagged`` into ``approved`` or ``rejected``).
 
+``qa_claims`` lists every checkable claim the factual check found in every round (supported or not, and
+what supports it), so an analyst can audit each claim a piece makes (``analytics.claims``).
+
 ``qa_results`` and ``qa_findings`` keep every round (0 = the text as generated, 1-2 = after auto-fix
 rounds); ``is_final`` marks the round the decision was taken on. ``qa_originals`` keeps the text QA
 started from, so a re-run re-checks the generated text rather than its own fixes; ``qa_reviews`` records
@@ -29,6 +32,13 @@ DDL = [
     "ALTER TABLE qa_findings ADD COLUMN IF NOT EXISTS span_start INTEGER",
     "ALTER TABLE qa_findings ADD COLUMN IF NOT EXISTS span_end INTEGER",
     "ALTER TABLE qa_findings ADD COLUMN IF NOT EXISTS is_final BOOLEAN",
+    """
+    CREATE TABLE IF NOT EXISTS qa_claims (
+        piece_id VARCHAR, campaign_id VARCHAR, claim_text VARCHAR, kind VARCHAR, supported BOOLEAN,
+        support_ref VARCHAR, status VARCHAR, "check" VARCHAR, field VARCHAR, span_start INTEGER,
+        span_end INTEGER, round INTEGER, is_final BOOLEAN
+    )
+    """,
     """
     CREATE TABLE IF NOT EXISTS qa_status (
         piece_id VARCHAR PRIMARY KEY, campaign_id VARCHAR, qa_score DOUBLE, status VARCHAR,
@@ -73,6 +83,8 @@ VIEWS = {
     "errors_count, checked_at FROM core.qa_results",
     "qa_findings": 'SELECT piece_id, "check", excerpt, message, suggestion, campaign_id, severity, round, '
     "code, field, span_start, span_end, is_final FROM core.qa_findings",
+    "claims": 'SELECT piece_id, claim_text, kind, supported, support_ref, "check", campaign_id, status, field, '
+    "span_start, span_end, round, is_final FROM core.qa_claims",
     "qa_status": "SELECT piece_id, qa_score, status, rounds, campaign_id, fixes, decided_by, decided_at, "
     "note, automated_status, initial_score, failing_checks, variant_of FROM core.qa_status",
     "variants": "SELECT piece_id, variant_of, dimension, campaign_id, created_at, variant_index, hint "

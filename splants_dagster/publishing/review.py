@@ -1,0 +1,436 @@
+"""The review queue: nothing reaches a real audience until a person has approved the exact text.
+
+Every piece bound for a real platform (WordPress, HubSpot, X, LinkedIn, Mailchimp: never the outbox) waits
+as ``pending_review`` until a person approves it, unless its channel is set to ``mode: auto`` in
+``$SPLANTS_DATA_DIR/publishing.yaml``. Decisions (approve | reject | edit) are rows of ``review_decisions``
+with who, when, why and the SHA-256 of the text decided on: an approval lets out only that text, so a piece
+whose text changes afterwards (regenerated, auto-fixed again, edited) waits for a new approval. An ``edit``
+decision carries the person's text, which is then what is published (and what needs approving).
+
+Independently of the mode, text from the offline provider or the template writer is never sent to a real
+platform unless ``SPLANTS_ALLOW_TEMPLATE_CONTENT=1`` (or ``allow_template_content: true`` in the same file);
+and an A/B variant of a blog piece is never sent to a blog platform as a second post.
+
+``reviews/<campaign>.yaml`` (``splants_dagster.qa.reviews``) keeps working: its entries are imported here
+(:func:`import_yaml`) with the text current when an entry is first seen.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import yaml
+
+from splants_dagster.briefs import BriefError, FieldProblem
+from splants_dagster.platforms import PLATFORMS
+from splants_dagster.warehouse.store import dict_rows
+
+CONFIG_FILE = "publishing.yaml"
+ALLOW_ENV = "SPLANTS_ALLOW_TEMPLATE_CONTENT"
+MODES = ("review", "auto")
+DECISIONS = ("approve", "reject", "edit")
+# publication statuses of items held back before any platform call
+PENDING_REVIEW = "pending_review"
+REJECTED = "rejected"
+HELD = "held"
+HELD_STATUSES = (PENDING_REVIEW, REJECTED, HELD)
+
+AWAITING = "awaiting approval (channel mode review): splants review approve {piece}"
+STALE = "awaiting approval: the text changed after {by} approved it on {at:%Y-%m-%d %H:%M} UTC"
+TEMPLATE = f"template/offline content: set {ALLOW_ENV}=1 to allow"
+VARIANT = "A/B variant of a blog piece: one post per article, the variant is not sent as a second post"
+VARIANT_ALT = (
+    "A/B variant kept as an alternate: no audience split on this channel, so it is not sent as a second"
+    " post (set sequential_test: true in the brief to publish versions in turn)"
+)
+AUDIENCE = "audience: {problem}"
+BOOST = "re-promotion to a real platform: set the channel to mode auto in publishing.yaml to send it"
+REJECTED_BY = "rejected by {by}: {reason}"
+
+
+class PublishingConfigError(BriefError):
+    """``publishing.yaml`` cannot be used; the message names the file, each bad field and its value."""
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class ReviewPolicy:
+    """Per channel ``review`` (a person approves each piece) or ``auto``; the outbox is always auto."""
+
+    modes: Mapping[str, str] = field(default_factory=dict)
+    default: str = "review"
+    allow_template_content: bool = False
+    # publishing.yaml ``mailchimp:`` (segment_id, tag, whole_list): who a Mailchimp send goes to
+    mailchimp: Mapping[str, Any] = field(default_factory=dict)
+
+    def mode(self, platform: str) -> str:
+        return self.modes.get(platform, self.default)
+
+    @classmethod
+    def all_auto(cls, allow_template_content: bool = True) -> ReviewPolicy:
+        return cls({}, "auto", allow_template_content)
+
+
+def load_policy(path: Path, allow_env: str | None = None) -> ReviewPolicy:
+    """The policy of ``path`` (absent: every channel ``review``); ``allow_env`` is the value of
+    ``SPLANTS_ALLOW_TEMPLATE_CONTENT`` (set to a true value, it allows template content too).
+
+    ```yaml
+    default_mode: review          # review | auto, for channels not listed
+    channels:
+      twitter: {mode: auto}       # or simply  twitter: auto
+      blog: {mode: review}
+    allow_template_content: false
+    mailchimp: {segment_id: "12345"}   # or {tag: newsletter}, or {whole_list: true}
+    ```
+    """
+    data: Any = {}
+    if path.exists():
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
+            raise PublishingConfigError(
+                str(path), [FieldProblem("(yaml)", where, "malformed YAML")]
+            ) from None
+    problems: list[FieldProblem] = []
+    if not isinstance(data, dict):
+        raise PublishingConfigError(
+            str(path), [FieldProblem("(file)", type(data).__name__, "must be a mapping")]
+        )
+    known = {"default_mode", "channels", "allow_template_content", "mailchimp"}
+    problems += [
+        FieldProblem(str(k), data[k], f"is not a known field (use {', '.join(sorted(known))})")
+        for k in data
+        if k not in known
+    ]
+    default = data.get("default_mode", "review")
+    if default not in MODES:
+        problems.append(FieldProblem("default_mode", default, "must be 'review' or 'auto'"))
+    modes: dict[str, str] = {}
+    channels = data.get("channels") or {}
+    if not isinstance(channels, dict):
+        problems.append(FieldProblem("channels", channels, "must map channel names to {mode: review|auto}"))
+        channels = {}
+    for name, value in channels.items():
+        mode = value.get("mode") if isinstance(value, dict) else value
+        if name not in PLATFORMS:
+            problems.append(
+                FieldProblem(f"channels.{name}", name, f"unknown channel (one of {', '.join(PLATFORMS)})")
+            )
+        elif mode not in MODES:
+            problems.append(FieldProblem(f"channels.{name}.mode", mode, "must be 'review' or 'auto'"))
+        else:
+            modes[str(name)] = str(mode)
+    allow = data.get("allow_template_content", False)
+    if not isinstance(allow, bool):
+        problems.append(FieldProblem("allow_template_content", allow, "must be true or false"))
+        allow = False
+    mailchimp, mc_problems = _mailchimp_audience(data.get("mailchimp"))
+    problems += mc_problems
+    if problems:
+        raise PublishingConfigError(str(path), problems)
+    return ReviewPolicy(
+        modes, default if default in MODES else "review", allow or _truthy(allow_env or ""), mailchimp
+    )
+
+
+def _mailchimp_audience(value: Any) -> tuple[dict[str, Any], list[FieldProblem]]:
+    """``mailchimp: {segment_id: 123, tag: NAME, whole_list: true}``, each optional."""
+    if value is None:
+        return {}, []
+    if not isinstance(value, dict):
+        return {}, [FieldProblem("mailchimp", value, "must be a mapping (segment_id, tag, whole_list)")]
+    out: dict[str, Any] = {}
+    problems = [
+        FieldProblem(f"mailchimp.{k}", value[k], "is not a known field (use segment_id, tag, whole_list)")
+        for k in value
+        if k not in ("segment_id", "tag", "whole_list")
+    ]
+    seg = value.get("segment_id")
+    if seg is not None:
+        if isinstance(seg, bool) or not str(seg).strip().isdigit():
+            problems.append(
+                FieldProblem("mailchimp.segment_id", seg, "must be a saved segment id (a number)")
+            )
+        else:
+            out["segment_id"] = str(seg).strip()
+    tag = value.get("tag")
+    if tag is not None:
+        if not isinstance(tag, str) or not tag.strip():
+            problems.append(FieldProblem("mailchimp.tag", tag, "must be a tag name"))
+        else:
+            out["tag"] = tag.strip()
+    whole = value.get("whole_list", False)
+    if not isinstance(whole, bool):
+        problems.append(FieldProblem("mailchimp.whole_list", whole, "must be true or false"))
+    else:
+        out["whole_list"] = whole
+    return out, problems
+
+
+def policy_for_data_dir(root: Path) -> ReviewPolicy:
+    return load_policy(root / CONFIG_FILE, os.environ.get(ALLOW_ENV))
+
+
+# ---------------------------------------------------------------- text
+
+
+TEXT_FIELDS = ("title", "body", "rendered", "seo_title", "meta_description", "subject", "preheader", "cta")
+
+
+def text_sha256(row: Mapping[str, Any]) -> str:
+    """The SHA-256 of every field of a piece that is published (after any edit): an approval holds for
+    exactly this text."""
+    payload = {k: row.get(k) or "" for k in TEXT_FIELDS}
+    payload["hashtags"] = list(row.get("hashtags") or [])
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def with_edit(row: dict[str, Any], decision: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``row`` with the text of the person's latest edit, if any (it replaces body and rendered text)."""
+    if not decision or decision.get("edited_text") is None:
+        return row
+    return {**row, "body": decision["edited_text"], "rendered": decision["edited_text"]}
+
+
+def is_template(row: Mapping[str, Any]) -> bool:
+    """Written by the offline provider or the template writer (the piece or the original of a variant)."""
+    for prefix in ("", "original_"):
+        if (row.get(f"{prefix}provider") == "offline" or row.get(f"{prefix}model") == "offline") or row.get(
+            f"{prefix}candidate_strategy"
+        ) == "template":
+            return True
+    return False
+
+
+# ---------------------------------------------------------------- decisions
+
+
+@dataclass(frozen=True)
+class PieceReview:
+    """What people decided about one piece: its latest edit and its latest approve/reject."""
+
+    edit: dict[str, Any] | None = None
+    verdict: dict[str, Any] | None = None
+
+
+def reviews_by_piece(
+    conn: duckdb.DuckDBPyConnection, piece_ids: Iterable[str] | None = None
+) -> dict[str, PieceReview]:
+    ids = list(piece_ids) if piece_ids is not None else None
+    if ids == []:
+        return {}
+    where = "WHERE piece_id IN (SELECT unnest(?::VARCHAR[]))" if ids is not None else ""
+    rows = dict_rows(
+        conn.execute(
+            f"SELECT * FROM review_decisions {where} ORDER BY decided_at, decision_id",
+            [ids] if ids is not None else [],
+        )
+    )
+    edits: dict[str, dict[str, Any]] = {}
+    verdicts: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        (edits if r["decision"] == "edit" else verdicts)[r["piece_id"]] = r
+    return {pid: PieceReview(edits.get(pid), verdicts.get(pid)) for pid in {*edits, *verdicts}}
+
+
+def review_state(row: Mapping[str, Any], review: PieceReview | None) -> tuple[str, str | None]:
+    """``approved`` | ``stale`` | ``rejected`` | ``pending`` for the piece's current text (``row`` with
+    the edit applied), with the hold reason when not approved."""
+    verdict = review.verdict if review else None
+    if verdict is None:
+        return "pending", AWAITING.format(piece=row["piece_id"])
+    if verdict["decision"] == "reject":
+        return "rejected", REJECTED_BY.format(
+            by=verdict["decided_by"], reason=verdict.get("reason") or "no reason given"
+        )
+    if verdict["text_sha256"] == text_sha256(row):
+        return "approved", None
+    return "stale", STALE.format(by=verdict["decided_by"], at=verdict["decided_at"].astimezone(dt.UTC))
+
+
+def hold(
+    row: Mapping[str, Any], review: PieceReview | None, policy: ReviewPolicy, *, outbox: bool
+) -> tuple[str, str] | None:
+    """``(status, held_reason)`` when the item must not go to its platform now, else None. ``row`` is a
+    due row (with the edit applied). The outbox is always auto."""
+    state, reason = review_state(row, review)
+    if state == "rejected":  # a person's rejection stops the outbox too
+        return REJECTED, reason or ""
+    if outbox:
+        return None
+    if row.get("boost_id"):
+        return (HELD, BOOST) if policy.mode(row["platform"]) != "auto" else None
+    if row.get("variant_of") and row.get("ab_design") != "sequential":
+        return HELD, VARIANT if row["platform"] == "blog" else VARIANT_ALT
+    if is_template(row) and not policy.allow_template_content:
+        return PENDING_REVIEW, TEMPLATE
+    if policy.mode(row["platform"]) == "auto" or state == "approved":
+        return None
+    return PENDING_REVIEW, reason or ""
+
+
+def variant_hold(
+    variants: list[Mapping[str, Any]], reviews: Mapping[str, PieceReview], policy: ReviewPolicy, platform: str
+) -> tuple[str, str] | None:
+    """The gate for the A/B variants a platform-split publication carries (their original passed): each
+    must be approved like a piece of its own (rejected variants were already left out)."""
+    for v in variants:
+        if is_template(v) and not policy.allow_template_content:
+            return PENDING_REVIEW, f"A/B variant {v['piece_id']}: {TEMPLATE}"
+        if policy.mode(platform) == "auto":
+            continue
+        state, reason = review_state(v, reviews.get(v["piece_id"]))
+        if state != "approved":
+            return PENDING_REVIEW, f"A/B variant {v['piece_id']}: {reason}"
+    return None
+
+
+def record(
+    conn: duckdb.DuckDBPyConnection,
+    *,
+    piece_id: str,
+    campaign_id: str | None,
+    decision: str,
+    by: str,
+    at: dt.datetime,
+    text: str,
+    reason: str | None = None,
+    edited_text: str | None = None,
+    qa: Mapping[str, Any] | None = None,
+    source: str = "cli",
+    decision_id: str | None = None,
+) -> str:
+    """Store one decision (``text``: the SHA-256 of the text it was taken on); returns its id."""
+    if decision not in DECISIONS:
+        raise ValueError(f"decision {decision!r}: expected one of {', '.join(DECISIONS)}")
+    did = (
+        decision_id
+        or "rd_"
+        + hashlib.sha256(f"{piece_id}|{decision}|{by}|{at.isoformat()}|{text}".encode()).hexdigest()[:20]
+    )
+    qa = qa or {}
+    conn.execute(
+        "INSERT INTO review_decisions (decision_id, piece_id, campaign_id, decision, decided_by, decided_at, reason,"
+        " text_sha256, edited_text, qa_score, qa_passed, qa_summary, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (decision_id) DO NOTHING",
+        [
+            did,
+            piece_id,
+            campaign_id,
+            decision,
+            by,
+            at,
+            reason,
+            text,
+            edited_text,
+            qa.get("score"),
+            qa.get("passed"),
+            qa.get("summary"),
+            source,
+        ],
+    )
+    return did
+
+
+PIECE_SQL = """
+    SELECT c.*, o.provider AS original_provider, o.model AS original_model,
+           o.candidate_strategy AS original_candidate_strategy, q.status AS qa_status, q.qa_score
+    FROM content_pieces c
+    LEFT JOIN content_pieces o ON o.piece_id = c.variant_of
+    LEFT JOIN qa_status q ON q.piece_id = c.piece_id
+"""
+
+
+def pieces(conn: duckdb.DuckDBPyConnection, piece_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """``content_pieces`` rows (plus QA status) by id, with each person's latest edit applied."""
+    rows = dict_rows(
+        conn.execute(PIECE_SQL + " WHERE c.piece_id IN (SELECT unnest(?::VARCHAR[]))", [piece_ids])
+    )
+    reviews = reviews_by_piece(conn, piece_ids)
+    return {r["piece_id"]: with_edit(r, (reviews.get(r["piece_id"]) or PieceReview()).edit) for r in rows}
+
+
+def gate_problems(
+    conn: duckdb.DuckDBPyConnection, row: Mapping[str, Any], review: PieceReview | None
+) -> list[str]:
+    """Why a person may not approve this text: QA rejected it, or it fails the legal or factual gate
+    (of the person's edit when there is one, else of QA's final round)."""
+    if row.get("qa_status") == "rejected":
+        return ["QA decision is rejected"]
+    edit = review.edit if review else None
+    if edit is not None:
+        return (
+            []
+            if edit.get("qa_passed")
+            else [f"the edit fails the legal/factual gate: {edit.get('qa_summary')}"]
+        )
+    failing = conn.execute(
+        'SELECT DISTINCT "check" FROM qa_results WHERE piece_id = ? AND is_final AND NOT passed'
+        " AND \"check\" IN ('legal', 'factual') ORDER BY 1",
+        [row["piece_id"]],
+    ).fetchall()
+    return [f"fails the {c} check" for (c,) in failing]
+
+
+def import_yaml(
+    conn: duckdb.DuckDBPyConnection, reviews_dir: Path, campaign_ids: Iterable[str], now: dt.datetime
+) -> tuple[int, list[str]]:
+    """Entries of ``reviews/<campaign>.yaml`` not imported yet become decisions on the current text
+    (the file stays an import path). Returns (imported, problems); a bad file is skipped and named."""
+    from splants_dagster.qa.reviews import ReviewFileError, load_reviews, review_file
+
+    imported, problems = 0, []
+    for cid in sorted(set(campaign_ids)):
+        path = review_file(reviews_dir, cid)
+        try:
+            entries = load_reviews(path)
+        except ReviewFileError as err:
+            problems.append(str(err))
+            continue
+        if not entries:
+            continue
+        rows = pieces(conn, list(entries))
+        reviews = reviews_by_piece(conn, list(entries))
+        for pid, entry in entries.items():
+            row = rows.get(pid)
+            if row is None:
+                problems.append(f"{path}: field '{pid}': no such piece")
+                continue
+            did = "yaml_" + hashlib.sha256(f"{pid}|{entry.fingerprint()}".encode()).hexdigest()[:20]
+            if conn.execute("SELECT count(*) FROM review_decisions WHERE decision_id = ?", [did]).fetchone()[
+                0
+            ]:
+                continue
+            if entry.decision == "approve":
+                blocked = gate_problems(conn, row, reviews.get(pid))
+                if blocked:
+                    problems.append(f"{path}: field '{pid}': approval refused: {'; '.join(blocked)}")
+                    continue
+            record(
+                conn,
+                piece_id=pid,
+                campaign_id=cid,
+                decision=entry.decision,
+                by=entry.by,
+                at=now,
+                text=text_sha256(row),
+                reason=entry.note,
+                source=f"yaml:{path.name}",
+                decision_id=did,
+            )
+            imported += 1
+    return imported, problems

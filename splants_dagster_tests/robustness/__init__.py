@@ -1,0 +1,1 @@
+"""Robustness: bad inputs, kills and hostile sources never stop the rest (#14)."""

@@ -1,0 +1,50 @@
+"""Concurrent first starts on an empty $DAGSTER_HOME (#14 item 4): the instance is created once, under a
+lock, and every process that started together works."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+
+from splants_dagster.paths import PROJECT_ROOT
+from splants_dagster_tests.helpers import DEMO_CAMPAIGN
+
+SPLANTS = str(Path(sys.executable).parent / "splants")
+
+
+def test_three_cli_processes_started_together_on_an_empty_home_all_work(data_dir, tmp_path):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((PROJECT_ROOT / "deploy" / "dagster.yaml").read_text())
+    env = {**os.environ, "DAGSTER_HOME": str(home), "SPLANTS_DATA_DIR": str(data_dir)}
+    procs = [
+        subprocess.Popen(
+            [SPLANTS, "campaign", "sync"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(3)
+    ]
+    outcomes = [(*p.communicate(timeout=180), p.returncode) for p in procs]
+    for _out, err, code in outcomes:
+        assert code == 0, err[-2000:]
+        assert "alembic" not in err
+    # each campaign was registered exactly once, and the instance stays usable afterwards
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        registered = instance.get_dynamic_partitions("campaigns")
+        assert DEMO_CAMPAIGN in registered and len(set(registered)) == len(registered)
+        assert sum(_newly_registered(out) for out, _, _ in outcomes) == len(registered)
+        instance.add_dynamic_partitions("campaigns", ["later-campaign"])
+        assert instance.get_runs() == []
+    again = subprocess.run(
+        [SPLANTS, "campaign", "sync"], env=env, capture_output=True, text=True, timeout=180
+    )
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert _newly_registered(again.stdout) == 0
+
+
+def _newly_registered(out: str) -> int:
+    return int(re.search(r"(\d+) newly registered", out).group(1))
