@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,13 +53,40 @@ class Reaped:
     why: str
 
 
+def default_dagster_home() -> Path:
+    """Where the instance lives when ``DAGSTER_HOME`` is not set: the project-local ``.dagster_home/`` that
+    ``make run`` uses (in a checkout), else ``~/.splants/dagster_home``."""
+    from splants_dagster.paths import PROJECT_ROOT
+
+    if (PROJECT_ROOT / "deploy" / "dagster.yaml").is_file():
+        return PROJECT_ROOT / ".dagster_home"
+    return Path.home() / ".splants" / "dagster_home"
+
+
+def ensure_dagster_home() -> Path:
+    """``$DAGSTER_HOME``, or the default above (set in this process's environment); the folder is created and
+    gets the project's ``dagster.yaml`` (``deploy/``, production when ``SPLANTS_INSTANCE=production``) when it
+    has none, exactly as ``make home`` does. So every ``splants`` command works without ``make``."""
+    from splants_dagster.paths import PROJECT_ROOT
+
+    home = Path(os.environ.get("DAGSTER_HOME") or default_dagster_home()).expanduser()
+    os.environ["DAGSTER_HOME"] = str(home)
+    home.mkdir(parents=True, exist_ok=True)
+    target = home / "dagster.yaml"
+    production = os.environ.get("SPLANTS_INSTANCE", "local") == "production"
+    source = PROJECT_ROOT / "deploy" / ("dagster.production.yaml" if production else "dagster.yaml")
+    if not target.exists() and source.is_file():
+        tmp = target.with_suffix(f".tmp{os.getpid()}")
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, target)  # atomic: concurrent first starts never read half a file
+    return home
+
+
 def open_instance() -> tuple[object, list[Reaped]]:
     """The instance of $DAGSTER_HOME, created under the instance lock, with dead CLI runs reaped."""
     import dagster as dg
 
-    home = os.environ.get("DAGSTER_HOME")
-    if not home or not Path(home).is_dir():
-        return dg.DagsterInstance.get(), []  # Dagster's own error says what is missing
+    home = ensure_dagster_home()
     with instance_lock(Path(home)):
         instance = dg.DagsterInstance.get()
         reaped = reap_dead_runs(instance)

@@ -96,6 +96,8 @@ def parse_front_matter(block: str) -> dict[str, Any]:
         raise InputError(f"front matter is not valid YAML: {str(exc).splitlines()[0]}") from None
     except RecursionError:
         raise InputError("front matter nests too deeply to be field: value pairs") from None
+    except (ValueError, TypeError, OverflowError) as exc:  # a scalar YAML can't build, e.g. 0000-00-00
+        raise InputError(f"front matter has a value that cannot be read: {str(exc)[:200]}") from None
     if not isinstance(meta, dict):
         raise InputError(f"front matter must be a mapping of field: value, not {shown(meta)}")
     if not all(isinstance(k, str) for k in meta):

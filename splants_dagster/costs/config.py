@@ -131,7 +131,8 @@ def load_budget_config(path: Path | None, overrides: Mapping | None = None) -> B
     if path is not None and path.is_file():
         try:
             raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        # ValueError also covers undecodable text and values YAML can't build (e.g. the date 0000-00-00)
+        except (OSError, yaml.YAMLError, ValueError, OverflowError, RecursionError) as exc:
             raise BudgetConfigError(f"cannot read {path}: {exc}") from None
         if not isinstance(raw, dict):
             raise BudgetConfigError(f"{path} must be a mapping of settings")

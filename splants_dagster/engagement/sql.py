@@ -185,33 +185,36 @@ aged AS (
     FROM dated
     WINDOW p AS (PARTITION BY piece_id, platform ORDER BY date ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 ),
+-- baselines are kept per kind of data: a real post is compared with real posts only, simulated (demo) ones
+-- with simulated ones, so demo history never skews a real platform's baselines or its anomaly alerts
 by_age AS (
-    SELECT date, platform, coalesce(least(age_days, 7), -1) AS age_bucket,
+    SELECT date, platform, coalesce(least(age_days, 7), -1) AS age_bucket, coalesce(is_demo, false) AS demo,
            sum(ln(CASE WHEN age_days IS NULL THEN impressions ELSE impressions_to_date END))
                FILTER (WHERE (CASE WHEN age_days IS NULL THEN impressions ELSE impressions_to_date END) > 0) AS s_log,
            count(*) FILTER (WHERE (CASE WHEN age_days IS NULL THEN impressions ELSE impressions_to_date END) > 0) AS n
-    FROM aged GROUP BY 1, 2, 3
+    FROM aged GROUP BY 1, 2, 3, 4
 ),
 by_age_w AS (
-    SELECT date, platform, age_bucket, exp(sum(s_log) OVER w / nullif(sum(n) OVER w, 0)) AS baseline_impressions
+    SELECT date, platform, age_bucket, demo,
+           exp(sum(s_log) OVER w / nullif(sum(n) OVER w, 0)) AS baseline_impressions
     FROM by_age
-    WINDOW w AS (PARTITION BY platform, age_bucket ORDER BY date
+    WINDOW w AS (PARTITION BY platform, age_bucket, demo ORDER BY date
                  RANGE BETWEEN INTERVAL {BASELINE_DAYS} DAYS PRECEDING AND INTERVAL 1 DAYS PRECEDING)
 ),
 by_platform AS (
-    SELECT date, platform,
+    SELECT date, platform, coalesce(is_demo, false) AS demo,
            sum(engagements) FILTER (WHERE impressions > 0) AS s_eng,
            sum(impressions) FILTER (WHERE impressions > 0 AND engagements IS NOT NULL) AS s_impr,
            sum(bounces) FILTER (WHERE impressions > 0) AS s_bounce,
            sum(impressions) FILTER (WHERE impressions > 0 AND bounces IS NOT NULL) AS s_impr_b
-    FROM aged GROUP BY 1, 2
+    FROM aged GROUP BY 1, 2, 3
 ),
 by_platform_w AS (
-    SELECT date, platform,
+    SELECT date, platform, demo,
            sum(s_eng) OVER w / nullif(sum(s_impr) OVER w, 0) AS baseline_engagement_rate,
            sum(s_bounce) OVER w / nullif(sum(s_impr_b) OVER w, 0) AS baseline_bounce_rate
     FROM by_platform
-    WINDOW w AS (PARTITION BY platform ORDER BY date
+    WINDOW w AS (PARTITION BY platform, demo ORDER BY date
                  RANGE BETWEEN INTERVAL {BASELINE_DAYS} DAYS PRECEDING AND INTERVAL 1 DAYS PRECEDING)
 )
 SELECT a.date, a.piece_id, a.platform, a.content_type, a.campaign_id, a.published_at, a.external,
@@ -223,8 +226,8 @@ SELECT a.date, a.piece_id, a.platform, a.content_type, a.campaign_id, a.publishe
        a.bounces_to_date / nullif(a.impressions_to_date, 0) AS bounce_rate_to_date
 FROM aged a
 LEFT JOIN by_age_w b ON b.date = a.date AND b.platform = a.platform
-     AND b.age_bucket = coalesce(least(a.age_days, 7), -1)
-LEFT JOIN by_platform_w p ON p.date = a.date AND p.platform = a.platform
+     AND b.age_bucket = coalesce(least(a.age_days, 7), -1) AND b.demo = coalesce(a.is_demo, false)
+LEFT JOIN by_platform_w p ON p.date = a.date AND p.platform = a.platform AND p.demo = coalesce(a.is_demo, false)
 WHERE a.date BETWEEN $start AND $end
 """
 
@@ -307,31 +310,32 @@ WITH target AS (
     FROM engagement_metrics
     WHERE date BETWEEN $start AND $end AND (age_days IS NULL OR age_days < $fresh_days)
 ),
-days AS (SELECT DISTINCT date, platform FROM target),
+-- the robust statistics, like the baselines, come from the same kind of data (real or simulated)
+days AS (SELECT DISTINCT date, platform, coalesce(is_demo, false) AS demo FROM target),
 hist AS (
-    SELECT d.date, d.platform, h.rate, ln(h.rate) AS lr
+    SELECT d.date, d.platform, d.demo, h.rate, ln(h.rate) AS lr
     FROM days d JOIN (
-        SELECT date, platform,
+        SELECT date, platform, coalesce(is_demo, false) AS demo,
                CASE WHEN age_days IS NULL THEN engagement_rate ELSE engagement_rate_to_date END AS rate,
                CASE WHEN age_days IS NULL THEN impressions ELSE impressions_to_date END AS volume
         FROM engagement_metrics
         WHERE date >= $start - {BASELINE_DAYS} AND date < $end AND (age_days IS NULL OR age_days < $fresh_days)
-    ) h ON h.platform = d.platform AND h.date >= d.date - {BASELINE_DAYS} AND h.date < d.date
+    ) h ON h.platform = d.platform AND h.demo = d.demo AND h.date >= d.date - {BASELINE_DAYS} AND h.date < d.date
     WHERE h.rate > 0 AND h.volume >= $min_impressions
 ),
 med AS (
-    SELECT date, platform, median(lr) AS median_log_rate,
+    SELECT date, platform, demo, median(lr) AS median_log_rate,
            quantile_cont(rate, $top) AS top_rate, count(*) AS sample_size
-    FROM hist GROUP BY 1, 2
+    FROM hist GROUP BY 1, 2, 3
 ),
 mad AS (
-    SELECT h.date, h.platform, median(abs(h.lr - m.median_log_rate)) AS mad_log_rate
-    FROM hist h JOIN med m ON m.date = h.date AND m.platform = h.platform GROUP BY 1, 2
+    SELECT h.date, h.platform, h.demo, median(abs(h.lr - m.median_log_rate)) AS mad_log_rate
+    FROM hist h JOIN med m ON m.date = h.date AND m.platform = h.platform AND m.demo = h.demo GROUP BY 1, 2, 3
 )
 SELECT t.*, m.median_log_rate, mad.mad_log_rate, m.top_rate, coalesce(m.sample_size, 0) AS sample_size
 FROM target t
-LEFT JOIN med m ON m.date = t.date AND m.platform = t.platform
-LEFT JOIN mad ON mad.date = t.date AND mad.platform = t.platform
+LEFT JOIN med m ON m.date = t.date AND m.platform = t.platform AND m.demo = coalesce(t.is_demo, false)
+LEFT JOIN mad ON mad.date = t.date AND mad.platform = t.platform AND mad.demo = coalesce(t.is_demo, false)
 ORDER BY t.date, t.platform, t.piece_id
 """
 

@@ -100,7 +100,8 @@ def models_file(data_dir: str | Path | None) -> Path:
 def load_models(path: Path) -> ModelsConfig:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, yaml.YAMLError, ValueError, OverflowError, RecursionError) as exc:
+        # ValueError: undecodable text, or a value YAML can't build (e.g. the date 0000-00-00)
         raise ModelsConfigError(f"cannot read {path}: {exc}") from None
     try:
         return ModelsConfig.model_validate(raw)

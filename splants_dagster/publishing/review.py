@@ -105,6 +105,10 @@ def load_policy(path: Path, allow_env: str | None = None) -> ReviewPolicy:
             raise PublishingConfigError(
                 str(path), [FieldProblem("(yaml)", where, "malformed YAML")]
             ) from None
+        except (ValueError, OverflowError, RecursionError) as exc:  # undecodable, or e.g. 0000-00-00
+            raise PublishingConfigError(
+                str(path), [FieldProblem("(yaml)", type(exc).__name__, f"cannot be read: {str(exc)[:200]}")]
+            ) from None
     problems: list[FieldProblem] = []
     if not isinstance(data, dict):
         raise PublishingConfigError(

@@ -66,6 +66,10 @@ def load_reviews(path: Path) -> dict[str, ReviewEntry]:
         raise ReviewFileError(
             str(path), [FieldProblem("(yaml)", where, f"malformed YAML: {problem}")]
         ) from None
+    except (ValueError, OverflowError, RecursionError) as exc:  # undecodable, or e.g. the date 0000-00-00
+        raise ReviewFileError(
+            str(path), [FieldProblem("(yaml)", type(exc).__name__, f"cannot be read: {str(exc)[:200]}")]
+        ) from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -123,6 +123,42 @@ def test_baselines_use_the_previous_28_days_of_the_platform_only(metrics):
     assert b2["baseline_bounce_rate"] == pytest.approx(120 / 300)
 
 
+def test_simulated_rows_never_enter_a_real_posts_baselines(store):
+    """Issue #16: demo history must not skew a real platform's baselines (nor the anomaly rules on them)."""
+    demo = [
+        {
+            **event(
+                f"twitter:demo{i}",
+                "twitter",
+                at(30, 10, 10),
+                at(30, 9, 10),
+                impressions=1000,
+                engagements=900,
+            ),
+            "is_demo": True,
+        }
+        for i in range(3)
+    ]
+    rows = [*EVENTS, *demo]
+    with store.write() as conn:
+        sql.session(conn)
+        insert_frame(conn, "events.engagement_events", pd.DataFrame(rows, dtype=object))
+        sql.build_metrics(conn, dt.date(2026, 10, 30), dt.date(2026, 11, 2))
+        monitored = {
+            (r["piece_id"], r["date"].day): r
+            for r in sql.monitor_rows(conn, dt.date(2026, 11, 1), dt.date(2026, 11, 2), 7, 1, 0.9)
+        }
+    metrics = {
+        (r["piece_id"], r["date"].day): r
+        for r in store.query("SELECT * FROM engagement_metrics WHERE month(date) = 11")
+    }
+    a1 = metrics[("twitter:a", 1)]
+    # exactly as without the simulated posts: C's two real days only
+    assert a1["baseline_engagement_rate"] == pytest.approx(15 / 300)
+    assert a1["baseline_impressions"] == pytest.approx(200)
+    assert monitored[("twitter:a", 1)]["sample_size"] == 2  # C's two real days, no simulated ones
+
+
 def test_rebuilding_is_idempotent_and_a_day_equals_the_range(store, metrics):
     with store.write() as conn:
         sql.session(conn)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import tracemalloc
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -113,3 +114,9 @@ def test_alias_expansion_stays_bounded_in_memory(width, depth):
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
     assert peak < 20 << 20
+
+
+@pytest.mark.parametrize("block", ["0000-00-00", "title: 2026-13-45", "x: 9999-99-99 99:99:99"])
+def test_values_yaml_cannot_construct_are_clear_errors(block):
+    """Found by the fuzz in CI: YAML's timestamp constructor raised ValueError for '0000-00-00'."""
+    check(document(block))

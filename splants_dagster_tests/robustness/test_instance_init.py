@@ -48,3 +48,29 @@ def test_three_cli_processes_started_together_on_an_empty_home_all_work(data_dir
 
 def _newly_registered(out: str) -> int:
     return int(re.search(r"(\d+) newly registered", out).group(1))
+
+
+def test_a_missing_home_folder_is_created_with_the_projects_instance_config(data_dir, tmp_path):
+    """#17: every command works outside `make` (no DAGSTER_HOME prepared): the folder is created and gets
+    deploy/dagster.yaml, as `make home` does."""
+    home = tmp_path / "not-yet" / "dagster_home"
+    env = {**os.environ, "DAGSTER_HOME": str(home), "SPLANTS_DATA_DIR": str(data_dir)}
+    done = subprocess.run([SPLANTS, "campaign", "sync"], env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    assert (home / "dagster.yaml").read_text() == (PROJECT_ROOT / "deploy" / "dagster.yaml").read_text()
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert DEMO_CAMPAIGN in instance.get_dynamic_partitions("campaigns")
+
+
+def test_without_dagster_home_the_project_local_instance_is_used(monkeypatch, tmp_path):
+    from splants_dagster.cli import instance as cli_instance
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.setattr(cli_instance, "default_dagster_home", lambda: tmp_path / ".dagster_home")
+    home = cli_instance.ensure_dagster_home()
+    assert home == tmp_path / ".dagster_home" and os.environ["DAGSTER_HOME"] == str(home)
+    assert (home / "dagster.yaml").is_file()
+    # the default is the checkout's own folder (what `make` exports), never the current directory
+    monkeypatch.undo()
+    assert cli_instance.default_dagster_home() == PROJECT_ROOT / ".dagster_home"
