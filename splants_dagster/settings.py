@@ -223,6 +223,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SPLANTS_STRATEGY", choice(*STRATEGIES), None, "manual override of the budget's strategy"),
     # execution
     Setting(
+        "SPLANTS_INSTANCE",
+        choice("local", "production"),
+        "local",
+        "which deploy/ dagster.yaml a new DAGSTER_HOME gets (production: PostgreSQL)",
+    ),
+    Setting(
         "SPLANTS_EXECUTOR",
         choice("in_process", "multiprocess", "celery", aliases={"in-process": "in_process"}),
         "in_process",
