@@ -12,7 +12,7 @@ WORKDIR /opt/splants
 COPY pyproject.toml README.md ./
 COPY splants_dagster ./splants_dagster
 RUN pip install . \
-    && python -c "from splants_dagster.readability import ensure_cmudict; ensure_cmudict()" \
+    && python -c "from splants_dagster.qa.flesch import ensure_cmudict; ensure_cmudict()" \
     && mkdir -p "$DAGSTER_HOME" /data \
     && useradd --create-home --uid 10001 splants \
     && chown -R splants "$DAGSTER_HOME" /data

@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	$(BIN)/python -c "from splants_dagster.readability import ensure_cmudict; ensure_cmudict()"
+	$(BIN)/python -c "from splants_dagster.qa.flesch import ensure_cmudict; ensure_cmudict()"
 	touch $(STAMP)
 
 install: $(STAMP)

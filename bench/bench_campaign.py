@@ -12,15 +12,15 @@ from pathlib import Path
 
 import dagster as dg
 
-from splants_dagster.briefs import find_brief, load_brand
-from splants_dagster.content import SuiteContext, generate_suite
+from splants_dagster.campaigns.briefs import find_brief, load_brand
+from splants_dagster.content.suite import SuiteContext, generate_suite
 from splants_dagster.defs.campaigns.jobs import reconstructable_campaign_job
 from splants_dagster.llm.client import CallContext, LLMClient
 from splants_dagster.llm.journal import CallJournal
 from splants_dagster.llm.offline import OfflineProvider
 from splants_dagster.paths import PROJECT_ROOT, DataPaths
-from splants_dagster.readability import ensure_cmudict
-from splants_dagster.research import http_client, load_sources, research_campaign
+from splants_dagster.qa.flesch import ensure_cmudict
+from splants_dagster.research.analysis import http_client, load_sources, research_campaign
 from splants_dagster.warehouse.store import Warehouse, replace_rows
 
 CAMPAIGN = "compostable-pods-launch"

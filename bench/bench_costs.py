@@ -33,11 +33,11 @@ from splants_dagster.defs.costs.steps import step_budget
 from splants_dagster.defs.engagement.resources import AlertsResource
 from splants_dagster.defs.resources import LLMResource, build_all_resources
 from splants_dagster.paths import PROJECT_ROOT, DataPaths
-from splants_dagster.readability import ensure_cmudict
+from splants_dagster.qa.flesch import ensure_cmudict
 from splants_dagster.warehouse.store import Warehouse
 from splants_dagster_tests.costs.conftest import add_calls, call
 from splants_dagster_tests.costs.fakes import FakeOpenAIBatches
-from splants_dagster_tests.helpers import DEMO_CAMPAIGN, materialize_campaign
+from splants_dagster_tests.fixtures_http import DEMO_CAMPAIGN, materialize_campaign
 
 KEY = "sk-bench-not-a-real-key"
 CORE = ["campaign_brief", "research_brief", "content_suite"]

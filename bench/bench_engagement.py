@@ -42,7 +42,7 @@ METRICS_STEP = textwrap.dedent(
     import datetime as dt, json, resource, sys, time
     import dagster as dg
     from splants_dagster.defs.engagement.assets import engagement_metrics
-    from splants_dagster.defs.engagement.common import range_tags
+    from splants_dagster.defs.engagement.windows import range_tags
     from splants_dagster.defs.engagement.resources import EngagementResource
     from splants_dagster.defs.resources import WarehouseResource
     from splants_dagster.engagement import sql

@@ -14,8 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from splants_dagster.briefs import CampaignBrief, find_brief, load_brand
-from splants_dagster.content import SuiteContext, generate_suite
+from splants_dagster.campaigns.briefs import CampaignBrief, find_brief, load_brand
+from splants_dagster.content.suite import SuiteContext, generate_suite
 from splants_dagster.llm.anthropic_provider import AnthropicProvider
 from splants_dagster.llm.client import CallContext, LLMClient
 from splants_dagster.llm.journal import CallJournal
@@ -23,8 +23,8 @@ from splants_dagster.llm.openai_provider import OpenAIProvider
 from splants_dagster.llm.retry import RetryPolicy
 from splants_dagster.paths import PROJECT_ROOT, DataPaths
 from splants_dagster.platforms import CONTENT_TYPES, PLATFORMS
-from splants_dagster.readability import ensure_cmudict
-from splants_dagster.research import http_client, load_sources, research_campaign
+from splants_dagster.qa.flesch import ensure_cmudict
+from splants_dagster.research.analysis import http_client, load_sources, research_campaign
 from splants_dagster_tests.llm.fakes import FakeAnthropic, FakeOpenAI
 
 LATENCY_S = 0.5

@@ -132,7 +132,7 @@ def urls(raw: str) -> list[str]:
 
 
 def source_allow(raw: str) -> tuple:
-    from splants_dagster.research_fetch import parse_allow  # its own parser: one grammar
+    from splants_dagster.research.fetch import parse_allow  # its own parser: one grammar
 
     try:
         return parse_allow(raw)

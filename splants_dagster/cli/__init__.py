@@ -13,8 +13,8 @@ import sys
 import typer
 
 from splants_dagster import settings
-from splants_dagster.briefs import BriefError
-from splants_dagster.cli.common import err_console, styled
+from splants_dagster.campaigns.briefs import BriefError
+from splants_dagster.cli.console import err_console, styled
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="SPLANTS marketing engine on Dagster.")
 

@@ -10,7 +10,7 @@ import os
 import typer
 from rich.table import Table
 
-from splants_dagster.cli.common import console, err_console, styled
+from splants_dagster.cli.console import console, err_console, styled
 from splants_dagster.cli.status import read_warehouse
 from splants_dagster.costs import ledger
 from splants_dagster.costs.config import BUDGET_FILE, BudgetConfigError, env_overrides, load_budget_config

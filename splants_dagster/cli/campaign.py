@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from splants_dagster.briefs import (
+from splants_dagster.campaigns.briefs import (
     BriefRegistry,
     ScannedBrief,
     current_date,
@@ -20,7 +20,7 @@ from splants_dagster.briefs import (
     shown,
     window_problem,
 )
-from splants_dagster.cli.common import console, dagster_instance, err_console, run_with_progress, styled
+from splants_dagster.cli.console import console, dagster_instance, err_console, run_with_progress, styled
 from splants_dagster.paths import DataPaths
 from splants_dagster.platforms import CONTENT_TYPES, PLATFORMS, TONES
 
@@ -65,7 +65,7 @@ def campaign_new(
     import yaml
     from pydantic import ValidationError
 
-    from splants_dagster.briefs import CampaignBrief, _problems
+    from splants_dagster.campaigns.briefs import CampaignBrief, _problems
 
     interactive = sys.stdin.isatty()
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from splants_dagster.cli.common import console, dagster_instance, err_console, run_with_progress, styled
+from splants_dagster.cli.console import console, dagster_instance, err_console, run_with_progress, styled
 from splants_dagster.paths import DataPaths
 
 engagement_app = typer.Typer(
@@ -138,7 +138,7 @@ def _report(file: Path, parsed) -> None:
 
 def _run_import(rels: list[str], preset: str | None, low: dt.date, high: dt.date) -> None:
     from splants_dagster.definitions import defs as load_defs
-    from splants_dagster.defs.engagement.common import range_tags
+    from splants_dagster.defs.engagement.windows import range_tags
 
     defs = load_defs()
     instance = dagster_instance()
@@ -203,7 +203,7 @@ def simulate(
         return
     from splants_dagster.definitions import defs as load_defs
     from splants_dagster.defs.engagement.assets import SIMULATE_TAG
-    from splants_dagster.defs.engagement.common import range_tags
+    from splants_dagster.defs.engagement.windows import range_tags
     from splants_dagster.engagement.simulator import marker_path
 
     paths = DataPaths.at()

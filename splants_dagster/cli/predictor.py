@@ -13,7 +13,7 @@ from pathlib import Path
 
 import typer
 
-from splants_dagster.cli.common import err_console, styled
+from splants_dagster.cli.console import err_console, styled
 
 predictor_app = typer.Typer(no_args_is_help=True, help="The performance predictor: honest evaluation.")
 

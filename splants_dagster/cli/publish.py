@@ -10,7 +10,7 @@ import sys
 import typer
 from rich.table import Column, Table
 
-from splants_dagster.cli.common import console, err_console, styled
+from splants_dagster.cli.console import console, err_console, styled
 from splants_dagster.paths import DataPaths
 
 publish_app = typer.Typer(
@@ -44,7 +44,7 @@ def publish(
         return
     import dagster as dg
 
-    from splants_dagster.briefs import load_brand
+    from splants_dagster.campaigns.briefs import load_brand
     from splants_dagster.defs.publishing.resources import build_resources
 
     paths = DataPaths.at()

@@ -26,8 +26,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from splants_dagster import settings
-from splants_dagster.briefs import BriefError, load_brand
-from splants_dagster.cli.common import err_console, styled
+from splants_dagster.campaigns.briefs import BriefError, load_brand
+from splants_dagster.cli.console import err_console, styled
 from splants_dagster.paths import DataPaths
 from splants_dagster.platforms import CONTENT_TYPES, PLATFORMS
 
@@ -162,7 +162,7 @@ def parse_document(raw: str, content_type: str) -> dict[str, Any]:
 
 
 def load_source_dir(folder: Path) -> dict[str, str]:
-    from splants_dagster.research import load_file_source
+    from splants_dagster.research.analysis import load_file_source
 
     docs = {}
     for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in SOURCE_SUFFIXES):
@@ -277,7 +277,7 @@ def qa(
 
 
 def _load_brief(path: Path):
-    from splants_dagster.briefs import current_date, load_brief
+    from splants_dagster.campaigns.briefs import current_date, load_brief
 
     return load_brief(path, today=current_date())[0]
 
@@ -286,7 +286,7 @@ def _brief_context(brief, brand, paths: DataPaths, adhoc, paid: bool, link: str 
     """The campaign's QA context (facts, testimonials, sources with their roles, keywords) for ``--brief``;
     file sources are read relative to the data dir, URL sources are not fetched (not supported)."""
     from splants_dagster.qa.campaign import qa_context_for
-    from splants_dagster.research import load_file_source
+    from splants_dagster.research.analysis import load_file_source
 
     texts = dict(adhoc.sources)
     roles = {ref: "reference" for ref in texts}

@@ -20,7 +20,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from splants_dagster.cli.common import console, err_console, styled
+from splants_dagster.cli.console import console, err_console, styled
 from splants_dagster.paths import DataPaths
 
 review_app = typer.Typer(help="Approve, reject or edit pieces before they reach a real platform.")
@@ -138,7 +138,7 @@ def show(piece_id: str = typer.Argument(..., help="piece id (see `splants review
     """The platform preview, QA scores, findings, claims and every decision of one piece."""
     import json
 
-    from splants_dagster.briefs import BriefError, load_brand
+    from splants_dagster.campaigns.briefs import BriefError, load_brand
     from splants_dagster.publishing import review
     from splants_dagster.publishing.review import PublishingConfigError
     from splants_dagster.warehouse.store import dict_rows
@@ -347,7 +347,7 @@ def reject(
 
 def _qa_edit(conn, row: dict[str, Any], new_text: str) -> dict[str, Any]:
     """QA of a person's edit with the campaign's context: score, summary and the legal/factual gate."""
-    from splants_dagster.briefs import CampaignBrief, load_brand
+    from splants_dagster.campaigns.briefs import CampaignBrief, load_brand
     from splants_dagster.qa.campaign import qa_context_for
     from splants_dagster.qa.engine import evaluate
     from splants_dagster.qa.model import QAText, spec_for

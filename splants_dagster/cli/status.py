@@ -8,7 +8,7 @@ import duckdb
 import typer
 from rich.table import Table
 
-from splants_dagster.cli.common import console, err_console, styled
+from splants_dagster.cli.console import console, err_console, styled
 from splants_dagster.paths import DataPaths
 from splants_dagster.warehouse.store import Warehouse, dict_rows
 

@@ -21,7 +21,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from splants_dagster.briefs import CampaignBrief, LengthTarget
+from splants_dagster.campaigns.briefs import CampaignBrief, LengthTarget
 from splants_dagster.costs.config import ENV_BUDGET, ENV_STRATEGY, BudgetConfig
 
 TIERS = ("economy", "balanced", "quality")  # cheapest first

@@ -19,7 +19,7 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from splants_dagster import settings as splants_settings
-from splants_dagster.briefs import (
+from splants_dagster.campaigns.briefs import (
     BrandProfile,
     CampaignBrief,
     ScannedBrief,
@@ -46,7 +46,7 @@ from splants_dagster.llm.pricing import (
 )
 from splants_dagster.llm.retry import RetryPolicy
 from splants_dagster.paths import DataPaths, default_data_dir
-from splants_dagster.research import SourceFetcher, http_client
+from splants_dagster.research.analysis import SourceFetcher, http_client
 from splants_dagster.warehouse.store import Warehouse
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from splants_dagster.briefs import CampaignBrief
+from splants_dagster.campaigns.briefs import CampaignBrief
 from splants_dagster.engagement.events import short_hash
 from splants_dagster.platforms import CHAR_LIMITS, HASHTAG_RULES
 from splants_dagster.text import plain_text, sentences, strip_hashtags, truncate_words

@@ -1,7 +1,7 @@
 """The offline provider: deterministic, no network, no key. Its output is labelled ``model="offline"``.
 
 It answers the same requests as a real model, in the same JSON shapes, by composing text from the
-structured payload (brief, brand, approved facts, research) with :mod:`splants_dagster.writer`. Token
+structured payload (brief, brand, approved facts, research) with :mod:`splants_dagster.content.writer`. Token
 counts are estimates (4 characters per token) and flagged as such in the ledger; the cost is zero.
 
 Its "audience insights" are not research: they are read off the brief's own audience and topic wording
@@ -16,9 +16,9 @@ import json
 import re
 from typing import Any
 
+from splants_dagster.content.writer import compose
 from splants_dagster.llm.base import LLMError, LLMRequest, LLMResponse, Usage, estimate_tokens
 from splants_dagster.text import STOP_WORDS, content_terms
-from splants_dagster.writer import compose
 
 # neutral search modifiers: no superlative ("best") or price claim ("affordable") a piece could repeat
 MODIFIERS = [

@@ -24,8 +24,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from splants_dagster.readability import measure
-from splants_dagster.scoring import CTA_WORDS
+from splants_dagster.content.scoring import CTA_WORDS
+from splants_dagster.qa.flesch import measure
 from splants_dagster.text import URL, contains_phrase, hashtags, normalise, sentences, words
 
 MISSING = "(missing)"

@@ -343,7 +343,7 @@ def suite_predictor(
 
     Returns None (the component is left out and the other weights renormalised) when the model cannot
     score a candidate, e.g. a model trained on a different feature set."""
-    from splants_dagster.content import render
+    from splants_dagster.content.suite import render
 
     def score(spec: Any, draft: Any) -> float | None:
         row = pd.DataFrame(

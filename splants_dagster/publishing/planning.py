@@ -13,9 +13,9 @@ from typing import Any
 
 import duckdb
 
-from splants_dagster.briefs import CampaignBrief
+from splants_dagster.campaigns.briefs import CampaignBrief
 from splants_dagster.publishing import state
-from splants_dagster.scheduling import ScheduleItem, Slot
+from splants_dagster.publishing.scheduling import ScheduleItem, Slot
 from splants_dagster.warehouse.store import Warehouse, replace_rows
 
 # one row per post; simulated (is_demo) history is used only while the account has no real history

@@ -29,7 +29,7 @@ from typing import Any
 import duckdb
 import yaml
 
-from splants_dagster.briefs import BriefError, FieldProblem
+from splants_dagster.campaigns.briefs import BriefError, FieldProblem
 from splants_dagster.platforms import PLATFORMS
 from splants_dagster.warehouse.store import dict_rows
 

@@ -15,12 +15,12 @@ import asyncio
 import json
 from typing import Any
 
-from splants_dagster.briefs import BrandProfile
-from splants_dagster.content import allowed_links, strip_links
+from splants_dagster.campaigns.briefs import BrandProfile
+from splants_dagster.content.suite import allowed_links, strip_links
 from splants_dagster.llm.base import LLMError, LLMRequest
 from splants_dagster.qa.engine import Evaluation, Judgment
 from splants_dagster.qa.model import Finding, QAContext, QAText
-from splants_dagster.research import parse_json_object
+from splants_dagster.research.analysis import parse_json_object
 
 SYSTEM = (
     "You are the quality-assurance editor of a small business's marketing team. You check copy before it "

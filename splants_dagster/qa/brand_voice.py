@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from splants_dagster.qa.flesch import measure
 from splants_dagster.qa.model import CheckResult, Finding, QAContext, QAText
 from splants_dagster.qa.spans import EMAIL, excerpt, find_phrase, mask, sentence_spans
-from splants_dagster.readability import measure
 from splants_dagster.text import URL
 
 NAME = "brand_voice"

@@ -17,19 +17,19 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from splants_dagster.briefs import BrandProfile, CampaignBrief
-from splants_dagster.content import DraftError, allowed_links, parse_draft, parse_draft_dict
+from splants_dagster.campaigns.briefs import BrandProfile, CampaignBrief
+from splants_dagster.content.scoring import score_columns, score_piece, weighted_total
+from splants_dagster.content.suite import DraftError, allowed_links, parse_draft, parse_draft_dict
+from splants_dagster.content.variants import VariantPlan, apply_variant, plan_variants, variant_request
 from splants_dagster.llm.base import LLMError
 from splants_dagster.qa import factual, legal
 from splants_dagster.qa.engine import PUBLISHABLE, WEIGHTS, Assistant, QAOutcome, review
+from splants_dagster.qa.flesch import measure
 from splants_dagster.qa.model import CHECK_NAMES, QAContext, QAText, spec_for
 from splants_dagster.qa.reviews import Applied, ReviewEntry, apply_decision
 from splants_dagster.qa.seo import piece_text
-from splants_dagster.readability import measure
-from splants_dagster.research import Research
-from splants_dagster.scoring import score_columns, score_piece, weighted_total
+from splants_dagster.research.analysis import Research
 from splants_dagster.text import sentences, word_count
-from splants_dagster.variants import VariantPlan, apply_variant, plan_variants, variant_request
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 

@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from splants_dagster.briefs import BrandProfile
-from splants_dagster.content import Draft, render
+from splants_dagster.campaigns.briefs import BrandProfile
+from splants_dagster.content.suite import Draft, render
 from splants_dagster.platforms import WORD_TARGETS, PieceSpec, is_compatible, plan_suite
 from splants_dagster.qa.claims import Evidence, evidence_for, statements_from
 

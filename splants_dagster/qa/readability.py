@@ -5,9 +5,9 @@ text that is too hard fails the check."""
 
 from __future__ import annotations
 
+from splants_dagster.qa.flesch import measure
 from splants_dagster.qa.model import CheckResult, Finding, QAContext, QAText
 from splants_dagster.qa.spans import excerpt, mask, sentence_spans
-from splants_dagster.readability import measure
 
 NAME = "readability"
 PASS_AT = 0.75

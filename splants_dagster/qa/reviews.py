@@ -31,7 +31,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from splants_dagster.briefs import BriefError, FieldProblem
+from splants_dagster.campaigns.briefs import BriefError, FieldProblem
 
 
 class ReviewFileError(BriefError):

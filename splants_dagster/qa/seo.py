@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from splants_dagster.content.scoring import CTA_WORDS, PieceText, seo_score
 from splants_dagster.platforms import (
     EMAIL_PREHEADER_RANGE,
     EMAIL_SUBJECT_MAX,
@@ -19,7 +20,6 @@ from splants_dagster.platforms import (
 )
 from splants_dagster.qa.model import CheckResult, Finding, QAContext, QAText
 from splants_dagster.qa.spans import excerpt, find_phrase, sentence_spans
-from splants_dagster.scoring import CTA_WORDS, PieceText, seo_score
 from splants_dagster.text import words
 
 NAME = "seo"

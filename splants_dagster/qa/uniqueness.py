@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import functools
 
+from splants_dagster.content.scoring import COPY_RUN
 from splants_dagster.qa.model import CheckResult, Finding, QAContext, QAText
 from splants_dagster.qa.spans import excerpt, locate_tokens
-from splants_dagster.scoring import COPY_RUN
 from splants_dagster.text import longest_shared_run, normalise, shingles, strip_hashtags
 
 NAME = "uniqueness"

@@ -8,7 +8,7 @@ import pytest
 
 from splants_dagster.defs.alerts.sensors import review_alert_sensor, run_failure_alert_sensor
 from splants_dagster.defs.engagement.resources import AlertsResource
-from splants_dagster_tests.helpers import FakeServer, Reply
+from splants_dagster_tests.fixtures_http import FakeServer, Reply
 
 UI = "http://127.0.0.1:3999"
 

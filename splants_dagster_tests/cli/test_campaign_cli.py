@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from splants_dagster_tests.helpers import DEMO_CAMPAIGN
+from splants_dagster_tests.fixtures_http import DEMO_CAMPAIGN
 from splants_dagster_tests.robustness.bad_briefs import BAD_BRIEFS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,7 +90,7 @@ def test_campaign_new_writes_a_valid_brief_and_rejects_bad_input(data_dir):
     ]
     out = splants(*args, env=env)
     assert out.returncode == 0, out.stderr
-    from splants_dagster.briefs import load_brief
+    from splants_dagster.campaigns.briefs import load_brief
 
     brief, _ = load_brief(data_dir / "campaigns" / "winter-blend.yaml")
     assert brief.keywords == ["winter blend", "filter coffee"] and brief.platforms == ["twitter", "email"]
@@ -113,7 +113,7 @@ def test_campaign_new_writes_a_valid_brief_and_rejects_bad_input(data_dir):
 
 
 def test_status_and_sql(data_dir, instance, resources):
-    from splants_dagster_tests.helpers import materialize_campaign
+    from splants_dagster_tests.fixtures_http import materialize_campaign
 
     materialize_campaign(instance, resources, selection=["campaign_brief", "research_brief", "content_suite"])
     env = {**os.environ, "SPLANTS_DATA_DIR": str(data_dir)}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from splants_dagster_tests.helpers import debian_program
+from splants_dagster_tests.fixtures_http import debian_program
 
 SHIM = Path(__file__).parent / "shim"
 LONDON_DST_STARTS = "2027-03-28 00:30:00"  # UTC: clocks go forward at 01:00 UTC, 30 minutes later

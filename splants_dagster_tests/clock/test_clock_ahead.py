@@ -16,7 +16,7 @@ import duckdb
 import pytest
 import yaml
 
-from splants_dagster.briefs import resolve_relative_date
+from splants_dagster.campaigns.briefs import resolve_relative_date
 from splants_dagster.paths import PROJECT_ROOT
 from splants_dagster_tests.clock.faketime import (
     A_YEAR_AHEAD,

@@ -22,7 +22,7 @@ import json
 import time
 from typing import Any
 
-from splants_dagster_tests.helpers import Recorded, Reply
+from splants_dagster_tests.fixtures_http import Recorded, Reply
 from splants_dagster_tests.llm.fakes import FakeAnthropic, FakeOpenAI, write_reply
 
 

@@ -3,8 +3,9 @@ results land in the ledger at batch prices (once, however often collected) and i
 
 import pytest
 
-from splants_dagster.briefs import find_brief, load_brand
-from splants_dagster.content import check_draft
+from splants_dagster.campaigns.briefs import find_brief, load_brand
+from splants_dagster.content.prompts import piece_request
+from splants_dagster.content.suite import check_draft
 from splants_dagster.llm.anthropic_provider import AnthropicProvider
 from splants_dagster.llm.base import Usage
 from splants_dagster.llm.batch import (
@@ -22,7 +23,6 @@ from splants_dagster.llm.openai_provider import OpenAIProvider
 from splants_dagster.llm.pricing import load_models
 from splants_dagster.paths import PROJECT_ROOT
 from splants_dagster.platforms import plan_suite
-from splants_dagster.prompts import piece_request
 from splants_dagster_tests.costs.fakes import FakeAnthropicBatches, FakeOpenAIBatches
 
 KEY = "sk-test-batch-5e1f0c2d9a8b7c6d"

@@ -14,7 +14,7 @@ from splants_dagster.defs.costs.sensors import budget_sensor
 from splants_dagster.defs.engagement.resources import AlertsResource
 from splants_dagster.defs.resources import LLMResource
 from splants_dagster_tests.costs.conftest import spend
-from splants_dagster_tests.helpers import FakeServer, Reply
+from splants_dagster_tests.fixtures_http import FakeServer, Reply
 
 NOW = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)  # 2.5 days left
 EARLY = dt.datetime(2026, 11, 2, 10, 0, tzinfo=dt.UTC)  # outside the 7-day rate window

@@ -14,7 +14,7 @@ from splants_dagster.llm.base import Usage
 from splants_dagster.llm.pricing import load_models
 from splants_dagster_tests.costs.conftest import spend
 from splants_dagster_tests.costs.fakes import FakeOpenAIBatches
-from splants_dagster_tests.helpers import DEMO_CAMPAIGN, materialize_campaign
+from splants_dagster_tests.fixtures_http import DEMO_CAMPAIGN, materialize_campaign
 from splants_dagster_tests.llm.conftest import OPENAI_KEY, llm_resource
 from splants_dagster_tests.llm.fakes import FakeAnthropic
 

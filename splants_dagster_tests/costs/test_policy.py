@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from splants_dagster.briefs import find_brief
+from splants_dagster.campaigns.briefs import find_brief
 from splants_dagster.costs.config import BudgetConfig, BudgetConfigError, env_overrides, load_budget_config
 from splants_dagster.costs.policy import (
     TIERS,

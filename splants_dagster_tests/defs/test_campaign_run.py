@@ -8,7 +8,7 @@ import pytest
 
 from splants_dagster.platforms import CHAR_LIMITS, HASHTAG_RULES, META_DESCRIPTION_RANGE, SEO_TITLE_MAX
 from splants_dagster.text import contains_phrase, hashtags
-from splants_dagster_tests.helpers import DEMO_CAMPAIGN, materialize_campaign
+from splants_dagster_tests.fixtures_http import DEMO_CAMPAIGN, materialize_campaign
 
 CORE = ["campaign_brief", "research_brief", "content_suite"]
 

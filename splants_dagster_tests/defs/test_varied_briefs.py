@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from splants_dagster_tests.helpers import materialize_campaign
+from splants_dagster_tests.fixtures_http import materialize_campaign
 
 
 def in_days(days: int) -> str:

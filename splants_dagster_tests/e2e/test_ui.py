@@ -16,7 +16,7 @@ import pytest
 
 from splants_dagster.paths import PROJECT_ROOT, DataPaths
 from splants_dagster.warehouse.store import Warehouse
-from splants_dagster_tests.helpers import DEMO_CAMPAIGN, debian_program
+from splants_dagster_tests.fixtures_http import DEMO_CAMPAIGN, debian_program
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from splants_dagster.briefs import campaign_row, load_brief
+from splants_dagster.campaigns.briefs import campaign_row, load_brief
 from splants_dagster.paths import PROJECT_ROOT
 from splants_dagster.warehouse.store import Warehouse, replace_rows
 

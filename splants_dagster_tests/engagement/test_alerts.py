@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from splants_dagster.alerts import Alert, send_alert, slack_payload
-from splants_dagster_tests.helpers import FakeServer, Reply
+from splants_dagster.alerts.channels import Alert, send_alert, slack_payload
+from splants_dagster_tests.fixtures_http import FakeServer, Reply
 
 ALERT = Alert(
     source="test",

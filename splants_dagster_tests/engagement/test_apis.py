@@ -9,10 +9,10 @@ from urllib.parse import parse_qs, unquote, urlparse
 import dagster as dg
 import httpx
 
-from splants_dagster.defs.engagement.common import range_tags
 from splants_dagster.defs.engagement.resources import build_resources
+from splants_dagster.defs.engagement.windows import range_tags
 from splants_dagster.engagement import apis
-from splants_dagster_tests.helpers import FakeServer, Recorded, Reply
+from splants_dagster_tests.fixtures_http import FakeServer, Recorded, Reply
 
 from .conftest import BLOG, EMAIL, LINKEDIN, TWEET, publication, raw_query, seed_campaign
 

@@ -15,7 +15,7 @@ from splants_dagster.defs.engagement.assets import (
     engagement_metrics,
     engagement_monitoring,
 )
-from splants_dagster.defs.engagement.common import range_tags
+from splants_dagster.defs.engagement.windows import range_tags
 
 from .conftest import facebook_export, raw_query
 

@@ -16,11 +16,11 @@ from splants_dagster.defs.engagement.assets import (
     engagement_metrics,
     engagement_monitoring,
 )
-from splants_dagster.defs.engagement.common import range_tags
 from splants_dagster.defs.engagement.resources import AlertsResource, EngagementResource
 from splants_dagster.defs.engagement.sensors import engagement_anomaly_sensor
+from splants_dagster.defs.engagement.windows import range_tags
 from splants_dagster.engagement.simulator import marker_path, should_simulate
-from splants_dagster_tests.helpers import FakeServer, Reply
+from splants_dagster_tests.fixtures_http import FakeServer, Reply
 
 from .conftest import raw_query
 

@@ -19,7 +19,6 @@ from splants_dagster.defs.engagement.assets import (
     engagement_monitoring,
     similar_campaign_briefs,
 )
-from splants_dagster.defs.engagement.common import RANGE_END_TAG, RANGE_START_TAG
 from splants_dagster.defs.engagement.resources import AlertsResource, EngagementResource
 from splants_dagster.defs.engagement.schedules import engagement_hourly_schedule
 from splants_dagster.defs.engagement.sensors import (
@@ -28,10 +27,11 @@ from splants_dagster.defs.engagement.sensors import (
     engagement_history_sensor,
     engagement_inbox_sensor,
 )
+from splants_dagster.defs.engagement.windows import RANGE_END_TAG, RANGE_START_TAG
 from splants_dagster.engagement import sql
 from splants_dagster.engagement.rules import anomaly_id, highlight_id
 from splants_dagster.publishing import state
-from splants_dagster_tests.helpers import FakeServer, Reply
+from splants_dagster_tests.fixtures_http import FakeServer, Reply
 
 from .conftest import CAMPAIGN, LINKEDIN, TWEET, raw_query, seed_campaign
 

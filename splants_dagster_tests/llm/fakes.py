@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from splants_dagster_tests.helpers import FakeAPI, Recorded, Reply
+from splants_dagster_tests.fixtures_http import FakeAPI, Recorded, Reply
 
 # what a scripted request does instead of answering normally
 FAULTS = ("429", "500", "529", "timeout", "reset", "malformed", "empty", "truncated", "refusal", "401")

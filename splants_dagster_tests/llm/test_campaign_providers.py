@@ -6,7 +6,7 @@ import pytest
 from splants_dagster.defs.resources import LLMResource
 from splants_dagster.llm.base import Usage
 from splants_dagster.llm.pricing import load_models
-from splants_dagster_tests.helpers import DEMO_CAMPAIGN, materialize_campaign
+from splants_dagster_tests.fixtures_http import DEMO_CAMPAIGN, materialize_campaign
 from splants_dagster_tests.llm.conftest import llm_resource
 from splants_dagster_tests.llm.fakes import FakeOpenAI
 

@@ -8,7 +8,8 @@ import shutil
 
 import pytest
 
-from splants_dagster.briefs import load_brand, load_brief
+from splants_dagster.campaigns.briefs import load_brand, load_brief
+from splants_dagster.content.prompts import audience_request, keywords_request
 from splants_dagster.llm.anthropic_provider import AnthropicProvider
 from splants_dagster.llm.base import LLMError
 from splants_dagster.llm.cache import CacheEntry, ResponseCache, SnapshotLookup
@@ -18,7 +19,6 @@ from splants_dagster.llm.openai_provider import OpenAIProvider
 from splants_dagster.llm.pricing import load_models
 from splants_dagster.llm.retry import RetryPolicy
 from splants_dagster.paths import PROJECT_ROOT
-from splants_dagster.prompts import audience_request, keywords_request
 from splants_dagster_tests.llm.conftest import ANTHROPIC_KEY, OPENAI_KEY
 from splants_dagster_tests.llm.fakes import FakeAnthropic, FakeOpenAI
 

@@ -3,7 +3,7 @@ unusable, or a piece never gets a usable reply. The ledger must match what the s
 
 import pytest
 
-from splants_dagster_tests.helpers import DEMO_CAMPAIGN, materialize_campaign
+from splants_dagster_tests.fixtures_http import DEMO_CAMPAIGN, materialize_campaign
 from splants_dagster_tests.llm.conftest import llm_resource
 from splants_dagster_tests.llm.fakes import FakeOpenAI, hashed_faults
 from splants_dagster_tests.llm.test_campaign_providers import CORE, PIECES, calls, expected_cost

@@ -2,8 +2,8 @@
 
 import pytest
 
-from splants_dagster.briefs import load_brand, load_brief
-from splants_dagster.content import SuiteContext, generate_suite
+from splants_dagster.campaigns.briefs import load_brand, load_brief
+from splants_dagster.content.suite import SuiteContext, generate_suite
 from splants_dagster.llm.anthropic_provider import AnthropicProvider
 from splants_dagster.llm.base import LLMError
 from splants_dagster.llm.client import CallContext, LLMClient
@@ -12,7 +12,7 @@ from splants_dagster.llm.offline import OfflineProvider
 from splants_dagster.llm.openai_provider import OpenAIProvider
 from splants_dagster.llm.retry import RetryPolicy
 from splants_dagster.paths import PROJECT_ROOT
-from splants_dagster.research import http_client, load_sources, research_campaign
+from splants_dagster.research.analysis import http_client, load_sources, research_campaign
 from splants_dagster_tests.llm.conftest import ANTHROPIC_KEY, OPENAI_KEY, llm_resource
 from splants_dagster_tests.llm.fakes import FakeAnthropic, FakeOpenAI
 from splants_dagster_tests.llm.test_campaign_providers import PIECES, calls, run_core

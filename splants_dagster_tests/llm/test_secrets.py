@@ -8,7 +8,7 @@ import dagster as dg
 import duckdb
 
 from splants_dagster.defs.resources import LLMResource
-from splants_dagster_tests.helpers import DEMO_CAMPAIGN, materialize_campaign
+from splants_dagster_tests.fixtures_http import DEMO_CAMPAIGN, materialize_campaign
 from splants_dagster_tests.llm.conftest import FAST
 from splants_dagster_tests.llm.fakes import FakeAnthropic, FakeOpenAI
 from splants_dagster_tests.llm.test_campaign_providers import CORE

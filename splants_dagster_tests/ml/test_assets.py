@@ -10,13 +10,13 @@ import pandas as pd
 import pytest
 
 from splants_dagster.defs.engagement.assets import engagement_events, engagement_metrics
-from splants_dagster.defs.engagement.common import range_tags
+from splants_dagster.defs.engagement.windows import range_tags
 from splants_dagster.defs.ml.assets import performance_predictor, performance_training_set
 from splants_dagster.defs.ml.resources import PredictorResource
 from splants_dagster.ml import data
 from splants_dagster.ml.features import PIECE_SPEC, is_post_publication, piece_outcomes, to_log
 from splants_dagster.ml.registry import ModelRegistry
-from splants_dagster_tests.helpers import DEMO_CAMPAIGN, materialize_campaign
+from splants_dagster_tests.fixtures_http import DEMO_CAMPAIGN, materialize_campaign
 from splants_dagster_tests.ml.history import seed_history
 
 TRAIN = [performance_training_set, performance_predictor]

@@ -11,8 +11,8 @@ from splants_dagster.defs.ml.assets import performance_predictor, performance_tr
 from splants_dagster.defs.ml.resources import PredictorResource
 from splants_dagster.ml import data
 from splants_dagster.ml.registry import ModelRegistry
-from splants_dagster.scheduling import ScheduleItem, build_schedule, usable_history
-from splants_dagster_tests.helpers import DEMO_CAMPAIGN, materialize_campaign
+from splants_dagster.publishing.scheduling import ScheduleItem, build_schedule, usable_history
+from splants_dagster_tests.fixtures_http import DEMO_CAMPAIGN, materialize_campaign
 from splants_dagster_tests.ml.history import history_frames
 
 TRAIN = [performance_training_set, performance_predictor]

@@ -4,7 +4,7 @@ good slots: never over a clearly better one, and nothing changes without predict
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from splants_dagster.scheduling import (
+from splants_dagster.publishing.scheduling import (
     ScheduleItem,
     SchedulePolicy,
     build_schedule,

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from splants_dagster.content import Draft
+from splants_dagster.content.suite import Draft
 from splants_dagster.ml.evaluate import evaluate
 from splants_dagster.ml.features import ACTUAL, FeatureSpec, build_training_set
 from splants_dagster.ml.models import Candidate

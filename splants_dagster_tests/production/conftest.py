@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from splants_dagster.paths import PROJECT_ROOT
-from splants_dagster_tests.helpers import require_service
+from splants_dagster_tests.fixtures_http import require_service
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 

@@ -16,7 +16,7 @@ import pytest
 
 from splants_dagster.paths import PROJECT_ROOT, DataPaths
 from splants_dagster.warehouse.store import Warehouse
-from splants_dagster_tests.helpers import DEMO_CAMPAIGN, require_service
+from splants_dagster_tests.fixtures_http import DEMO_CAMPAIGN, require_service
 from splants_dagster_tests.production.conftest import service_env
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]

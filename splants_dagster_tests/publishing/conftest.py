@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from splants_dagster_tests.publishing.support import ALL_ENV
+from splants_dagster_tests.publishing.seeding import ALL_ENV
 
 
 @pytest.fixture(autouse=True)

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from splants_dagster.publishing.webhooks import verify
-from splants_dagster_tests.helpers import FakeAPI, Recorded, Reply
+from splants_dagster_tests.fixtures_http import FakeAPI, Recorded, Reply
 
 
 class FakePlatform(FakeAPI):

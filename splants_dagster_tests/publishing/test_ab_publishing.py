@@ -12,13 +12,13 @@ import datetime as dt
 
 import pytest
 
-from splants_dagster.briefs import CampaignBrief
+from splants_dagster.campaigns.briefs import CampaignBrief
 from splants_dagster.engagement import abtest
 from splants_dagster.publishing import planning, review, state
 from splants_dagster.publishing.config import build_publishers
 from splants_dagster.publishing.review import PublishingConfigError, ReviewPolicy, load_policy
 from splants_dagster.publishing.runner import publish_due
-from splants_dagster.scheduling import SchedulePolicy, build_schedule, rule_violations
+from splants_dagster.publishing.scheduling import SchedulePolicy, build_schedule, rule_violations
 from splants_dagster_tests.publishing.fakes import (
     FakeHubSpot,
     FakeLinkedIn,
@@ -26,7 +26,7 @@ from splants_dagster_tests.publishing.fakes import (
     FakeWordPress,
     FakeX,
 )
-from splants_dagster_tests.publishing.support import CAMPAIGN, piece, publications, seed, settings
+from splants_dagster_tests.publishing.seeding import CAMPAIGN, piece, publications, seed, settings
 
 START = dt.date(2026, 1, 5)
 NOW = dt.datetime(2026, 1, 6, 12, tzinfo=dt.UTC)

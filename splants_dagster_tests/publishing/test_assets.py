@@ -13,11 +13,11 @@ from splants_dagster.cli import app
 from splants_dagster.defs.publishing.assets import publications, publishing_schedule
 from splants_dagster.defs.publishing.sensors import publish_due_sensor
 from splants_dagster.defs.resources import build_all_resources
-from splants_dagster.scheduling import local_instant, rule_violations
-from splants_dagster_tests.helpers import DEMO_CAMPAIGN, materialize_campaign
+from splants_dagster.publishing.scheduling import local_instant, rule_violations
+from splants_dagster_tests.fixtures_http import DEMO_CAMPAIGN, materialize_campaign
 from splants_dagster_tests.publishing.fakes import FakeWordPress
-from splants_dagster_tests.publishing.support import CAMPAIGN, env, piece, seed
-from splants_dagster_tests.publishing.support import publications as pubs
+from splants_dagster_tests.publishing.seeding import CAMPAIGN, env, piece, seed
+from splants_dagster_tests.publishing.seeding import publications as pubs
 
 UPSTREAM = dg.AssetSelection.assets("campaign_brief", "research_brief", "content_suite")
 

@@ -16,7 +16,7 @@ from splants_dagster.publishing.base import idempotency_key
 from splants_dagster.publishing.config import build_publishers
 from splants_dagster.publishing.runner import BOOST_OUTBOX, publish_due
 from splants_dagster_tests.publishing.fakes import FakeWebhookReceiver, FakeX
-from splants_dagster_tests.publishing.support import piece, publications, seed, settings
+from splants_dagster_tests.publishing.seeding import piece, publications, seed, settings
 
 NOW = dt.datetime(2026, 1, 6, 12, tzinfo=dt.UTC)
 SLOT = NOW + dt.timedelta(hours=3)

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from splants_dagster.cli import app
 from splants_dagster_tests.publishing.fakes import FakeX
-from splants_dagster_tests.publishing.support import CAMPAIGN, env, piece, publications, seed
+from splants_dagster_tests.publishing.seeding import CAMPAIGN, env, piece, publications, seed
 
 
 def test_dry_run_prints_what_would_be_sent_and_campaign_filters(store, data_dir, monkeypatch):

@@ -23,7 +23,7 @@ from splants_dagster.publishing.render import linkedin_commentary, x_thread, x_w
 from splants_dagster.publishing.webhooks import WebhookSender, sign, url_ref, verify
 from splants_dagster.publishing.wordpress import WordPressPublisher
 from splants_dagster.publishing.x import XPublisher
-from splants_dagster_tests.helpers import Reply
+from splants_dagster_tests.fixtures_http import Reply
 from splants_dagster_tests.publishing.fakes import (
     FakeHubSpot,
     FakeLinkedIn,
@@ -32,7 +32,7 @@ from splants_dagster_tests.publishing.fakes import (
     FakeWordPress,
     FakeX,
 )
-from splants_dagster_tests.publishing.support import LONG_X
+from splants_dagster_tests.publishing.seeding import LONG_X
 
 WHEN = dt.datetime(2026, 12, 8, 13, tzinfo=dt.UTC)
 

@@ -22,7 +22,7 @@ from splants_dagster_tests.publishing.fakes import (
     FakeWordPress,
     FakeX,
 )
-from splants_dagster_tests.publishing.support import (
+from splants_dagster_tests.publishing.seeding import (
     ALL_ENV,
     LONG_X,
     env,

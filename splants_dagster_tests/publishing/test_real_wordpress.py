@@ -22,7 +22,7 @@ from splants_dagster.cli import app
 from splants_dagster.publishing.config import build_publishers
 from splants_dagster.publishing.review import ReviewPolicy
 from splants_dagster.publishing.runner import publish_due
-from splants_dagster_tests.publishing.support import piece, publications, seed, settings
+from splants_dagster_tests.publishing.seeding import piece, publications, seed, settings
 
 URL = os.environ.get("SPLANTS_TEST_WORDPRESS_URL", "")
 USER = os.environ.get("SPLANTS_TEST_WORDPRESS_USERNAME", "")

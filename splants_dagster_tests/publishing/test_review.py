@@ -16,7 +16,7 @@ import dagster as dg
 import pytest
 from typer.testing import CliRunner
 
-from splants_dagster.briefs import load_brief
+from splants_dagster.campaigns.briefs import load_brief
 from splants_dagster.cli import app
 from splants_dagster.defs.publishing.sensors import publish_due_sensor
 from splants_dagster.defs.resources import build_all_resources
@@ -26,7 +26,7 @@ from splants_dagster.publishing.config import build_publishers
 from splants_dagster.publishing.review import PublishingConfigError, ReviewPolicy, load_policy
 from splants_dagster.publishing.runner import publish_due
 from splants_dagster_tests.publishing.fakes import FakeWordPress, FakeX
-from splants_dagster_tests.publishing.support import CAMPAIGN, piece, publications, seed, settings
+from splants_dagster_tests.publishing.seeding import CAMPAIGN, piece, publications, seed, settings
 
 NOW = dt.datetime(2026, 1, 6, 12, tzinfo=dt.UTC)
 REVIEW = ReviewPolicy()  # the default: every channel waits for a person

@@ -15,7 +15,7 @@ from splants_dagster.publishing.config import build_publishers
 from splants_dagster.publishing.outbox import LABEL
 from splants_dagster.publishing.runner import publish_due, publish_lock
 from splants_dagster.publishing.webhooks import verify
-from splants_dagster_tests.helpers import Reply
+from splants_dagster_tests.fixtures_http import Reply
 from splants_dagster_tests.publishing.fakes import (
     FakeHubSpot,
     FakeLinkedIn,
@@ -24,7 +24,7 @@ from splants_dagster_tests.publishing.fakes import (
     FakeWordPress,
     FakeX,
 )
-from splants_dagster_tests.publishing.support import (
+from splants_dagster_tests.publishing.seeding import (
     LONG_X,
     files_containing,
     piece,

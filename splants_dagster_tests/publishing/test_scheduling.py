@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from splants_dagster.scheduling import (
+from splants_dagster.publishing.scheduling import (
     PRIOR_SLOTS,
     ScheduleItem,
     SchedulePolicy,

@@ -8,11 +8,11 @@ from typing import Any
 
 import yaml
 
-from splants_dagster.briefs import load_brand, load_brief
+from splants_dagster.campaigns.briefs import load_brand, load_brief
 from splants_dagster.paths import PROJECT_ROOT
 from splants_dagster.qa import QAContext, QAText, spec_for
 from splants_dagster.qa.campaign import CampaignInputs, build_context
-from splants_dagster.research import load_file_source
+from splants_dagster.research.analysis import load_file_source
 from splants_dagster.text import truncate_words
 
 HERE = Path(__file__).parent

@@ -25,7 +25,7 @@ from splants_dagster.defs.resources import LLMResource, build_all_resources
 from splants_dagster.paths import PROJECT_ROOT, DataPaths
 from splants_dagster.warehouse.store import Warehouse
 from splants_dagster_tests.conftest import DEMO_INPUTS
-from splants_dagster_tests.helpers import DEMO_CAMPAIGN, materialize_campaign
+from splants_dagster_tests.fixtures_http import DEMO_CAMPAIGN, materialize_campaign
 from splants_dagster_tests.llm.fakes import Call, FakeOpenAI, write_reply
 
 KEY = "sk-test-planted-3c9e1a7b5d2f4e6a8c0b"

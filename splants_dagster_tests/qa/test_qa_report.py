@@ -8,7 +8,7 @@ import yaml
 
 from splants_dagster.defs.partitions import campaign_partitions
 from splants_dagster.qa import CHECK_NAMES
-from splants_dagster_tests.helpers import DEMO_CAMPAIGN
+from splants_dagster_tests.fixtures_http import DEMO_CAMPAIGN
 
 UPSTREAM = dg.AssetSelection.assets("qa_report").upstream()
 PROBE = dg.AssetKey("publish_probe")

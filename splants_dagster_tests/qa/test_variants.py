@@ -4,12 +4,12 @@ import json
 
 import pytest
 
-from splants_dagster.briefs import load_brand, load_brief
-from splants_dagster.content import parse_draft
+from splants_dagster.campaigns.briefs import load_brand, load_brief
+from splants_dagster.content.suite import parse_draft
+from splants_dagster.content.variants import apply_variant, dimensions_for, plan_variants, variant_request
+from splants_dagster.content.writer import compose
 from splants_dagster.llm.offline import OfflineProvider
 from splants_dagster.qa import QAText, spec_for
-from splants_dagster.variants import apply_variant, dimensions_for, plan_variants, variant_request
-from splants_dagster.writer import compose
 from splants_dagster_tests.qa.corpus import CAMPAIGN, DATA
 
 
@@ -20,7 +20,7 @@ def brief_brand():
 
 
 def original(brief, brand, platform, ctype) -> QAText:
-    from splants_dagster.prompts import piece_request
+    from splants_dagster.content.prompts import piece_request
 
     spec = spec_for(CAMPAIGN, platform, ctype, brief.word_targets())
     draft = compose(dict(piece_request(spec, brief, brand, {}, None).payload))
@@ -87,7 +87,7 @@ def test_offline_writer_honours_tone_and_cta_of_a_variant(brief_brand):
     brief, brand = brief_brand
     text = original(brief, brand, "facebook", "social_post")
     plans = {p.dimension: p for p in plan_variants(text, 3, brief.tone, brief.call_to_action)}
-    from splants_dagster.prompts import piece_request
+    from splants_dagster.content.prompts import piece_request
 
     payload = dict(piece_request(text.spec, brief, brand, {}, None, variant=plans["cta"].payload).payload)
     assert compose(payload)["cta"] == plans["cta"].payload["cta"]

@@ -719,7 +719,7 @@ ENGAGEMENT_CASES = [_engagement_case(*e) for e in ENGAGEMENT_FILES] + [
 SOURCES_SCRIPT = r"""
 import json, sys
 from pathlib import Path
-from splants_dagster.research import http_client, load_sources
+from splants_dagster.research.analysis import http_client, load_sources
 data = Path(sys.argv[1]); refs = json.loads(sys.argv[2])
 with http_client() as fetcher:
     docs = load_sources(refs, data, fetcher)

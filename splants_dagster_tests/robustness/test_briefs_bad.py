@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from splants_dagster.briefs import BriefRegistry, find_brief, scan_briefs
+from splants_dagster.campaigns.briefs import BriefRegistry, find_brief, scan_briefs
 from splants_dagster_tests.robustness.bad_briefs import ANCHOR_BOMB, BAD_BRIEFS, DEMO_TEXT
 
 TODAY = dt.date(2026, 12, 7)

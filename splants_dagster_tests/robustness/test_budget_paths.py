@@ -14,7 +14,7 @@ from splants_dagster.costs.policy import compute_status
 from splants_dagster.defs.costs.assets import budget_status, cost_breakdown
 from splants_dagster.defs.metadata import as_float, as_int
 from splants_dagster.defs.resources import build_all_resources
-from splants_dagster_tests.helpers import DEMO_CAMPAIGN, materialize_campaign
+from splants_dagster_tests.fixtures_http import DEMO_CAMPAIGN, materialize_campaign
 
 STEPS = ["campaign_brief", "research_brief", "content_suite", "qa_report"]
 BUDGET_KEYS = ("budget_usd", "budget_spent_usd", "budget_remaining_pct", "budget_forecast_usd")

@@ -17,7 +17,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from splants_dagster.briefs import BriefRegistry, read_brief, scan_briefs
+from splants_dagster.campaigns.briefs import BriefRegistry, read_brief, scan_briefs
 from splants_dagster_tests.robustness.bad_briefs import DEMO_TEXT
 
 TODAY = dt.date(2026, 12, 7)

@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 
 from splants_dagster.paths import PROJECT_ROOT
-from splants_dagster_tests.helpers import DEMO_CAMPAIGN
+from splants_dagster_tests.fixtures_http import DEMO_CAMPAIGN
 
 SPLANTS = str(Path(sys.executable).parent / "splants")
 

@@ -22,7 +22,7 @@ import duckdb
 import pytest
 
 from splants_dagster.paths import PROJECT_ROOT
-from splants_dagster_tests.helpers import DEMO_CAMPAIGN
+from splants_dagster_tests.fixtures_http import DEMO_CAMPAIGN
 
 pytestmark = pytest.mark.slow
 

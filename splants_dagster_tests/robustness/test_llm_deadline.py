@@ -17,7 +17,7 @@ from splants_dagster.llm.client import CallContext, LLMClient, StepDeadlineError
 from splants_dagster.llm.journal import CallJournal
 from splants_dagster.llm.openai_provider import OpenAIProvider
 from splants_dagster.llm.validate import check_reply
-from splants_dagster_tests.helpers import DEMO_CAMPAIGN, materialize_campaign
+from splants_dagster_tests.fixtures_http import DEMO_CAMPAIGN, materialize_campaign
 from splants_dagster_tests.llm.fakes import SilentServer
 from splants_dagster_tests.llm.test_client import kw_request
 

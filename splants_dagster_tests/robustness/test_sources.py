@@ -20,8 +20,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from splants_dagster.research import SourceFetcher, load_sources
-from splants_dagster.research_fetch import (
+from splants_dagster.research.analysis import SourceFetcher, load_sources
+from splants_dagster.research.fetch import (
     ALLOW_ENV,
     FetchPolicy,
     SourceFailed,
@@ -31,7 +31,7 @@ from splants_dagster.research_fetch import (
     parse_allow,
 )
 from splants_dagster.settings import SettingsError
-from splants_dagster_tests.helpers import DEMO_CAMPAIGN, FakeServer, Reply, materialize_campaign
+from splants_dagster_tests.fixtures_http import DEMO_CAMPAIGN, FakeServer, Reply, materialize_campaign
 
 PAGE = b"""<html><head><title>Oat Milk Guide</title></head><body><article><h1>Oat Milk Guide</h1>
 <p>Oat milk froths well for a latte. Barista oat milk is creamier than regular oat milk, and barista oat milk

@@ -25,9 +25,9 @@ import pytest
 
 from splants_dagster.defs.resources import LLMResource, ResearchWebResource, build_all_resources
 from splants_dagster.paths import PROJECT_ROOT, DataPaths
-from splants_dagster.research_fetch import ALLOW_ENV, DEADLINE_ENV
+from splants_dagster.research.fetch import ALLOW_ENV, DEADLINE_ENV
 from splants_dagster.warehouse.store import Warehouse
-from splants_dagster_tests.helpers import DEMO_CAMPAIGN, FakeServer, Reply, materialize_campaign
+from splants_dagster_tests.fixtures_http import DEMO_CAMPAIGN, FakeServer, Reply, materialize_campaign
 from splants_dagster_tests.llm.fakes import FakeOpenAI
 
 PAGE = b"""<html><head><title>Pod Guide</title></head><body><article><h1>Pod Guide</h1>

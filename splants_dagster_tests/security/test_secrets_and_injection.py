@@ -19,7 +19,7 @@ import pytest
 
 from splants_dagster.defs.resources import LLMResource, build_all_resources
 from splants_dagster.paths import DataPaths
-from splants_dagster_tests.helpers import DEMO_CAMPAIGN, FakeServer, Reply, materialize_campaign
+from splants_dagster_tests.fixtures_http import DEMO_CAMPAIGN, FakeServer, Reply, materialize_campaign
 from splants_dagster_tests.llm.fakes import FakeOpenAI
 from splants_dagster_tests.publishing.fakes import (
     FakeLinkedIn,
@@ -28,7 +28,7 @@ from splants_dagster_tests.publishing.fakes import (
     FakeWordPress,
     FakeX,
 )
-from splants_dagster_tests.publishing.support import env as publishing_env
+from splants_dagster_tests.publishing.seeding import env as publishing_env
 
 pytestmark = pytest.mark.slow
 

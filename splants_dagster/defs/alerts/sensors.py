@@ -1,4 +1,4 @@
-"""Alerts for people about operational events, through the channels of ``splants_dagster/alerts.py``
+"""Alerts for people about operational events, through the channels of ``splants_dagster/alerts/channels.py``
 (log, webhook, Slack), each event once, with a link into the Dagster UI (see docs/alerts.md).
 
 - ``run_failure_alert_sensor``: any run of any job fails → an alert linking to the run. Dagster's run
@@ -15,9 +15,9 @@ from typing import Any
 import dagster as dg
 import duckdb
 
-from splants_dagster.alerts import Event, asset_link, event_alert, run_failure_alert, unseen
-from splants_dagster.defs.engagement.common import snapshot_rows
+from splants_dagster.alerts.channels import Event, asset_link, event_alert, run_failure_alert, unseen
 from splants_dagster.defs.engagement.resources import AlertsResource
+from splants_dagster.defs.engagement.windows import snapshot_rows
 from splants_dagster.defs.resources import WarehouseResource
 
 MAX_EVENTS_PER_TICK = 100

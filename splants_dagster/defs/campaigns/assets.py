@@ -5,11 +5,11 @@ import json
 
 import dagster as dg
 
-from splants_dagster.briefs import BriefError, campaign_row, find_brief
+from splants_dagster.campaigns.briefs import BriefError, campaign_row, find_brief
 from splants_dagster.defs.partitions import CAMPAIGN_SCOPE, campaign_partitions
 from splants_dagster.defs.resources import ProjectResource, WarehouseResource
+from splants_dagster.display import md_table
 from splants_dagster.platforms import plan_suite
-from splants_dagster.report import md_table
 from splants_dagster.warehouse.store import replace_rows
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from splants_dagster.briefs import (
+from splants_dagster.campaigns.briefs import (
     BriefRegistry,
     brief_files,
     current_date,

@@ -4,18 +4,18 @@ from collections import Counter
 
 import dagster as dg
 
-from splants_dagster import content
-from splants_dagster.content import SuiteContext
+from splants_dagster.content import suite as content
+from splants_dagster.content.suite import SuiteContext
 from splants_dagster.costs.policy import capped_brief
-from splants_dagster.defs.campaigns.common import set_status, stored_brief
+from splants_dagster.defs.campaigns.brief_state import set_status, stored_brief
 from splants_dagster.defs.costs.resources import BudgetResource
 from splants_dagster.defs.costs.steps import generate_content, step_budget
 from splants_dagster.defs.partitions import CAMPAIGN_SCOPE, campaign_partitions
 from splants_dagster.defs.resources import LLMResource, ProjectResource, WarehouseResource
+from splants_dagster.display import md_table, preview
 from splants_dagster.ml.data import active_suite_predictor
 from splants_dagster.platforms import META_DESCRIPTION_RANGE, SEO_TITLE_MAX
-from splants_dagster.report import md_table, preview
-from splants_dagster.research import Research
+from splants_dagster.research.analysis import Research
 from splants_dagster.warehouse.store import replace_rows
 
 CHECKS = [

@@ -17,7 +17,7 @@ from splants_dagster.defs.costs.resources import BudgetResource
 from splants_dagster.defs.costs.steps import utc_now
 from splants_dagster.defs.metadata import as_float, as_int
 from splants_dagster.defs.resources import LLMResource, WarehouseResource
-from splants_dagster.report import md_table
+from splants_dagster.display import md_table
 from splants_dagster.warehouse.store import insert_dicts
 
 EVENT_SQL = """

@@ -17,7 +17,7 @@ from typing import Any
 
 import dagster as dg
 
-from splants_dagster.alerts import SEVERITIES, Alert
+from splants_dagster.alerts.channels import SEVERITIES, Alert
 from splants_dagster.costs import ledger
 from splants_dagster.costs.policy import (
     BudgetStatus,

@@ -15,7 +15,7 @@ from typing import Any
 
 import dagster as dg
 
-from splants_dagster.content import SuiteContext, SuiteResult, check_draft, generate_suite
+from splants_dagster.content.suite import SuiteContext, SuiteResult, check_draft, generate_suite
 from splants_dagster.costs import ledger
 from splants_dagster.costs.config import BudgetConfig
 from splants_dagster.costs.policy import (

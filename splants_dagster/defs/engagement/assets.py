@@ -9,19 +9,19 @@ from collections import Counter
 import dagster as dg
 from pydantic import Field
 
-from splants_dagster.briefs import CampaignBrief
-from splants_dagster.defs.engagement.common import (
+from splants_dagster.campaigns.briefs import CampaignBrief
+from splants_dagster.defs.engagement.resources import EngagementResource, EngagementSourcesResource
+from splants_dagster.defs.engagement.windows import (
     date_window,
     engagement_partitions,
     snapshot_rows,
     trend_markdown,
 )
-from splants_dagster.defs.engagement.resources import EngagementResource, EngagementSourcesResource
 from splants_dagster.defs.resources import ProjectResource, WarehouseResource
+from splants_dagster.display import md_table
 from splants_dagster.engagement import abtest, actions, imports, measure, rules, sql
 from splants_dagster.engagement.presets import PRESETS
 from splants_dagster.engagement.rebuild import SIMULATED_PIECES_SQL, EventsBuild
-from splants_dagster.report import md_table
 
 GROUP = "engagement"
 SIMULATED_NOTE = (

@@ -12,7 +12,7 @@ import dagster as dg
 import httpx
 from pydantic import Field
 
-from splants_dagster.alerts import Alert, Delivery, send_alert
+from splants_dagster.alerts.channels import Alert, Delivery, send_alert
 from splants_dagster.engagement import apis
 from splants_dagster.engagement import simulator as sim
 from splants_dagster.engagement.abtest import ABConfig

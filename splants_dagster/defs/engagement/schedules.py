@@ -4,8 +4,8 @@ import datetime as dt
 
 import dagster as dg
 
-from splants_dagster.defs.engagement.common import range_tags
 from splants_dagster.defs.engagement.jobs import ab_test_job, engagement_job
+from splants_dagster.defs.engagement.windows import range_tags
 
 
 @dg.schedule(

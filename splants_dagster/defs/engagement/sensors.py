@@ -18,8 +18,7 @@ from typing import Any
 
 import dagster as dg
 
-from splants_dagster.alerts import SEVERITIES, Alert
-from splants_dagster.defs.engagement.common import range_tags, snapshot_rows, tick_result
+from splants_dagster.alerts.channels import SEVERITIES, Alert
 from splants_dagster.defs.engagement.jobs import (
     engagement_boost_job,
     engagement_import_job,
@@ -27,6 +26,7 @@ from splants_dagster.defs.engagement.jobs import (
     similar_content_job,
 )
 from splants_dagster.defs.engagement.resources import AlertsResource, EngagementResource
+from splants_dagster.defs.engagement.windows import range_tags, snapshot_rows, tick_result
 from splants_dagster.defs.resources import ProjectResource, WarehouseResource
 from splants_dagster.engagement.files import inbox_files
 

@@ -13,6 +13,7 @@ import pandas as pd
 from splants_dagster.defs.ml.resources import PredictorResource
 from splants_dagster.defs.partitions import CAMPAIGN_SCOPE, campaign_partitions
 from splants_dagster.defs.resources import ProjectResource, WarehouseResource
+from splants_dagster.display import md_table
 from splants_dagster.ml import data
 from splants_dagster.ml.features import LeakageError, check_pre_publication
 from splants_dagster.ml.registry import ModelRegistry, register
@@ -23,7 +24,6 @@ from splants_dagster.ml.training import (
     predict_slots,
     train_and_evaluate,
 )
-from splants_dagster.report import md_table
 from splants_dagster.warehouse.store import replace_frame, replace_rows
 
 GROUP = "ml"

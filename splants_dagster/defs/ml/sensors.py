@@ -15,7 +15,7 @@ import json
 
 import dagster as dg
 
-from splants_dagster.defs.engagement.common import snapshot_rows
+from splants_dagster.defs.engagement.windows import snapshot_rows
 from splants_dagster.defs.ml.jobs import ml_training_job
 from splants_dagster.defs.ml.resources import PredictorResource
 from splants_dagster.defs.resources import WarehouseResource

@@ -1,5 +1,5 @@
 """When each approved piece goes out (``publishing_schedule``, per campaign) and the publishing step
-(``publications``) that sends what is due. Domain logic: ``splants_dagster/scheduling.py`` and
+(``publications``) that sends what is due. Domain logic: ``splants_dagster/publishing/scheduling.py`` and
 ``splants_dagster/publishing/``."""
 
 import datetime as dt
@@ -8,14 +8,19 @@ from collections import Counter
 import dagster as dg
 from pydantic import Field
 
-from splants_dagster.defs.campaigns.common import set_status, stored_brief
+from splants_dagster.defs.campaigns.brief_state import set_status, stored_brief
 from splants_dagster.defs.partitions import CAMPAIGN_SCOPE, campaign_partitions
 from splants_dagster.defs.publishing.resources import PublishingResource
 from splants_dagster.defs.resources import ProjectResource, WarehouseResource
+from splants_dagster.display import md_table
 from splants_dagster.publishing import planning
 from splants_dagster.publishing.review import PublishingConfigError
-from splants_dagster.report import md_table
-from splants_dagster.scheduling import SchedulePolicy, build_schedule, calendar_markdown, rule_violations
+from splants_dagster.publishing.scheduling import (
+    SchedulePolicy,
+    build_schedule,
+    calendar_markdown,
+    rule_violations,
+)
 
 SCHEDULE_CHECKS = [
     dg.AssetCheckSpec(

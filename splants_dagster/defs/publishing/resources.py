@@ -13,7 +13,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from splants_dagster.briefs import FieldProblem
+from splants_dagster.campaigns.briefs import FieldProblem
 from splants_dagster.paths import DataPaths, default_data_dir
 from splants_dagster.publishing.config import PublisherSet, PublishingSettings, build_publishers
 from splants_dagster.publishing.review import ALLOW_ENV, CONFIG_FILE, PublishingConfigError, load_policy

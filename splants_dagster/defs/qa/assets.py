@@ -9,19 +9,19 @@ import datetime as dt
 
 import dagster as dg
 
+from splants_dagster.content.prompts import brief_payload
 from splants_dagster.costs.guard import PausedVariants
-from splants_dagster.defs.campaigns.common import set_status, stored_brief
+from splants_dagster.defs.campaigns.brief_state import set_status, stored_brief
 from splants_dagster.defs.costs.resources import BudgetResource
 from splants_dagster.defs.costs.steps import step_budget
 from splants_dagster.defs.partitions import CAMPAIGN_SCOPE, campaign_partitions
 from splants_dagster.defs.qa.checks import QA_CHECK_SPECS, check_results
 from splants_dagster.defs.resources import LLMResource, ProjectResource, WarehouseResource
-from splants_dagster.prompts import brief_payload
+from splants_dagster.display import md_table
 from splants_dagster.qa.assist import QAAssistant
 from splants_dagster.qa.campaign import CampaignInputs, CampaignQA, run_campaign
 from splants_dagster.qa.reviews import ReviewFileError, load_reviews, review_file
-from splants_dagster.report import md_table
-from splants_dagster.research import Research
+from splants_dagster.research.analysis import Research
 from splants_dagster.warehouse.store import insert_dicts, transaction
 
 TEXT_COLUMNS = (

@@ -2,9 +2,9 @@
 
 import dagster as dg
 
+from splants_dagster.display import md_table
 from splants_dagster.qa.campaign import CampaignQA
 from splants_dagster.qa.engine import PUBLISHABLE
-from splants_dagster.report import md_table
 
 SOFT_CHECKS = ("grammar", "brand_voice", "seo", "readability")
 

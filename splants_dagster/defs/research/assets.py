@@ -11,7 +11,7 @@ from dataclasses import asdict
 
 import dagster as dg
 
-from splants_dagster.defs.campaigns.common import set_status, stored_brief
+from splants_dagster.defs.campaigns.brief_state import set_status, stored_brief
 from splants_dagster.defs.costs.resources import BudgetResource
 from splants_dagster.defs.costs.steps import step_budget
 from splants_dagster.defs.partitions import CAMPAIGN_SCOPE, campaign_partitions
@@ -21,8 +21,8 @@ from splants_dagster.defs.resources import (
     ResearchWebResource,
     WarehouseResource,
 )
-from splants_dagster.report import md_table
-from splants_dagster.research import load_sources, research_campaign, research_rows
+from splants_dagster.display import md_table
+from splants_dagster.research.analysis import load_sources, research_campaign, research_rows
 from splants_dagster.warehouse.store import replace_rows
 
 

@@ -11,7 +11,7 @@ from splants_dagster.defs.campaigns import sensors
 from splants_dagster.defs.campaigns.assets import campaign_catalog
 from splants_dagster.defs.campaigns.sensors import campaign_brief_sensor
 from splants_dagster.defs.resources import ProjectResource
-from splants_dagster_tests.helpers import DEMO_CAMPAIGN, materialize_campaign
+from splants_dagster_tests.fixtures_http import DEMO_CAMPAIGN, materialize_campaign
 from splants_dagster_tests.robustness.bad_briefs import BAD_BRIEFS
 
 

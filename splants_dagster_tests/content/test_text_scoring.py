@@ -4,9 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from splants_dagster.platforms import plan_suite
-from splants_dagster.readability import measure
-from splants_dagster.scoring import (
+from splants_dagster.content.scoring import (
     WEIGHTS,
     PieceText,
     quality_score,
@@ -14,6 +12,8 @@ from splants_dagster.scoring import (
     uniqueness_score,
     weighted_total,
 )
+from splants_dagster.platforms import plan_suite
+from splants_dagster.qa.flesch import measure
 from splants_dagster.text import contains_phrase, hashtags, longest_shared_run, normalise, truncate_words
 
 

@@ -5,7 +5,7 @@ import datetime as dt
 import dagster as dg
 import duckdb
 
-from splants_dagster.briefs import CampaignBrief
+from splants_dagster.campaigns.briefs import CampaignBrief
 from splants_dagster.warehouse.store import Warehouse
 
 

@@ -18,11 +18,11 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any
 
-from splants_dagster.briefs import BrandProfile, CampaignBrief
-from splants_dagster.content import Draft, fit_to_platform, strip_foreign_links
+from splants_dagster.campaigns.briefs import BrandProfile, CampaignBrief
+from splants_dagster.content.prompts import piece_request
+from splants_dagster.content.suite import Draft, fit_to_platform, strip_foreign_links
 from splants_dagster.llm.base import LLMRequest
 from splants_dagster.platforms import SEO_TITLE_MAX
-from splants_dagster.prompts import piece_request
 from splants_dagster.qa.model import QAText
 from splants_dagster.qa.spans import sentence_spans
 from splants_dagster.text import truncate_words, word_count

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from splants_dagster.briefs import (
+from splants_dagster.campaigns.briefs import (
     MAX_FILE_BYTES,
     BriefError,
     BriefRegistry,
@@ -327,7 +327,7 @@ def test_problem_text_is_bounded_for_huge_values():
 
 
 def test_brand_profile_validation(tmp_path):
-    brand = load_brand(Path(__file__).resolve().parents[1] / "data" / "brand.yaml")
+    brand = load_brand(Path(__file__).resolve().parents[2] / "data" / "brand.yaml")
     assert brand.name == "Hearth & Bean" and brand.tz.key == "Europe/London"
     bad = write(tmp_path, "brand.yaml", "name: X\nvoice: calm voice\ntimezone: Mars/Olympus\n")
     with pytest.raises(BriefError) as exc:
@@ -339,7 +339,7 @@ def test_brand_profile_validation(tmp_path):
 
 @pytest.mark.parametrize("today", [dt.date(2026, 12, 7), dt.date(2027, 3, 1), dt.date(2031, 2, 28)])
 def test_demo_briefs_are_valid_and_ahead_of_the_user_on_any_day(tmp_path, today):
-    root = Path(__file__).resolve().parents[1] / "data" / "campaigns"
+    root = Path(__file__).resolve().parents[2] / "data" / "campaigns"
     scanned = scan_briefs(root, today=today, registry=BriefRegistry(tmp_path / "registry.json"))
     assert scanned and all(s.ok for s in scanned), [str(s.error) for s in scanned if s.error]
     assert all(s.brief.demo and s.brief.start_date > today for s in scanned)

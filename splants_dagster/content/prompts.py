@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from splants_dagster.briefs import BrandProfile, CampaignBrief
+from splants_dagster.campaigns.briefs import BrandProfile, CampaignBrief
 from splants_dagster.llm.base import LLMRequest
 from splants_dagster.platforms import (
     EMAIL_PREHEADER_RANGE,

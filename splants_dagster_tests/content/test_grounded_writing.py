@@ -17,13 +17,13 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from splants_dagster.briefs import BrandProfile, CampaignBrief, load_brand, load_brief
+from splants_dagster.campaigns.briefs import BrandProfile, CampaignBrief, load_brand, load_brief
 from splants_dagster.defs.resources import build_all_resources
 from splants_dagster.paths import PROJECT_ROOT, DataPaths
 from splants_dagster.text import normalise, shingles
 from splants_dagster.warehouse.store import Warehouse
 from splants_dagster_tests.conftest import DEMO_INPUTS
-from splants_dagster_tests.helpers import materialize_campaign
+from splants_dagster_tests.fixtures_http import materialize_campaign
 
 DEMOS = ["compostable-pods-launch", "origin-club-subscription"]
 SPLANTS = str(Path(sys.executable).parent / "splants")
@@ -220,7 +220,7 @@ def test_bad_facts_and_sources_are_field_errors(tmp_path):
         "sources:\n  - {ref: a.html, role: partner}\n": "sources",
         "testimonials:\n  - {quote: Lovely coffee, author: Sam, consent: maybe}\n": "testimonials",
     }
-    from splants_dagster.briefs import BriefError
+    from splants_dagster.campaigns.briefs import BriefError
 
     for extra, field in cases.items():
         path = tmp_path / "b.yaml"
@@ -264,9 +264,9 @@ def test_the_prompt_a_provider_receives_carries_the_facts_and_the_rule(data_dir)
     facts, the consented testimonial only, and the instruction to state nothing else as fact."""
     import asyncio
 
+    from splants_dagster.content.prompts import piece_request
     from splants_dagster.llm.openai_provider import OpenAIProvider
     from splants_dagster.platforms import plan_suite
-    from splants_dagster.prompts import piece_request
     from splants_dagster_tests.llm.conftest import OPENAI_KEY
     from splants_dagster_tests.llm.fakes import FakeOpenAI
 

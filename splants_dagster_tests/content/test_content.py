@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from splants_dagster.content import (
+from splants_dagster.content.suite import (
     Draft,
     DraftError,
     fit_to_platform,
@@ -12,9 +12,9 @@ from splants_dagster.content import (
     render,
     strip_foreign_links,
 )
+from splants_dagster.content.writer import compose
 from splants_dagster.platforms import plan_suite
 from splants_dagster.text import hashtags, word_count
-from splants_dagster.writer import compose
 
 
 def spec(platform, ctype):

@@ -17,7 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from splants_dagster.briefs import BrandProfile, CampaignBrief
+from splants_dagster.campaigns.briefs import BrandProfile, CampaignBrief
+from splants_dagster.content.prompts import piece_request
+from splants_dagster.content.scoring import PieceText, score_columns, score_piece, weighted_total
+from splants_dagster.content.writer import compose, pillar_points
 from splants_dagster.llm.base import LLMError, LLMRequest, LLMResponse
 from splants_dagster.llm.premium import premium_complete
 from splants_dagster.platforms import (
@@ -27,9 +30,7 @@ from splants_dagster.platforms import (
     PieceSpec,
     plan_suite,
 )
-from splants_dagster.prompts import piece_request
-from splants_dagster.research import Research, parse_json_object
-from splants_dagster.scoring import PieceText, score_columns, score_piece, weighted_total
+from splants_dagster.research.analysis import Research, parse_json_object
 from splants_dagster.text import (
     URL,
     contains_phrase,
@@ -40,7 +41,6 @@ from splants_dagster.text import (
     word_count,
 )
 from splants_dagster.text import hashtags as find_hashtags
-from splants_dagster.writer import compose, pillar_points
 
 
 @dataclass

@@ -4,10 +4,10 @@ import asyncio
 
 import pytest
 
-from splants_dagster.briefs import CampaignBrief, load_brand
+from splants_dagster.campaigns.briefs import CampaignBrief, load_brand
 from splants_dagster.llm.offline import OfflineProvider
 from splants_dagster.paths import PROJECT_ROOT
-from splants_dagster.research import (
+from splants_dagster.research.analysis import (
     content_gaps,
     extract_html,
     http_client,
@@ -15,8 +15,8 @@ from splants_dagster.research import (
     rank_keywords,
     research_campaign,
 )
-from splants_dagster.research_fetch import ALLOW_ENV
-from splants_dagster_tests.helpers import FakeServer, Reply
+from splants_dagster.research.fetch import ALLOW_ENV
+from splants_dagster_tests.fixtures_http import FakeServer, Reply
 
 PAGE = b"""<html><head><title>Oat Milk Guide</title></head><body><nav>Home | Shop</nav>
 <article><h1>Oat Milk Guide</h1><p>Oat milk froths well for a latte. Barista oat milk is creamier than

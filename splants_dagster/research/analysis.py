@@ -3,7 +3,7 @@
 HTML becomes text with trafilatura (boilerplate removal); titles and headings come from the parsed DOM.
 With no sources the research says so instead of inventing competitors. What a source may be (public http(s)
 URLs, files inside the data directory) and how much of it is read is decided in
-:mod:`splants_dagster.research_fetch`; a refused or failed source is reported with its reason and the
+:mod:`splants_dagster.research.fetch`; a refused or failed source is reported with its reason and the
 others are still used.
 """
 
@@ -22,10 +22,10 @@ import lxml.html
 import trafilatura
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
-from splants_dagster.briefs import BrandProfile, CampaignBrief
+from splants_dagster.campaigns.briefs import BrandProfile, CampaignBrief
+from splants_dagster.content.prompts import audience_request, keywords_request
 from splants_dagster.llm.base import LLMError
-from splants_dagster.prompts import audience_request, keywords_request
-from splants_dagster.research_fetch import (
+from splants_dagster.research.fetch import (
     FetchPolicy,
     Resolver,
     SourceFailed,

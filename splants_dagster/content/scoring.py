@@ -21,7 +21,7 @@ from splants_dagster.platforms import (
     SEO_TITLE_MAX,
     PieceSpec,
 )
-from splants_dagster.readability import Readability, measure
+from splants_dagster.qa.flesch import Readability, measure
 from splants_dagster.text import (
     contains_phrase,
     count_phrase,

@@ -1,0 +1,1 @@
+"""Alerts for people: log, webhook and Slack channels."""

@@ -1,0 +1,1 @@
+"""Campaigns: briefs and the brand profile."""

@@ -1,0 +1,1 @@
+"""Content: prompts, the offline writer, the suite, scoring and A/B variants."""

@@ -1,0 +1,1 @@
+"""Research: reading a brief's sources safely (fetch) and analysing them (analysis)."""
