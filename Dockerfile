@@ -9,9 +9,23 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     SPLANTS_DATA_DIR=/data
 
 WORKDIR /opt/splants
-COPY pyproject.toml README.md ./
+# exactly the versions in uv.lock, hashes checked (docs/dependencies.md): the runtime set plus the `serve`
+# extra (docker-compose runs the webserver from this image) and `celery` (SPLANTS_EXECUTOR=celery); no dev
+# tools. uv only exports the lock and is removed again; this layer is rebuilt only when the lock changes.
+ARG UV_VERSION=0.13.9
+COPY pyproject.toml uv.lock ./
+RUN pip install uv==${UV_VERSION} \
+    && uv export --locked --no-emit-project --extra serve --extra celery \
+        --format requirements.txt --output-file /tmp/requirements.txt \
+    && pip install --require-hashes --no-deps -r /tmp/requirements.txt \
+    && pip uninstall --yes uv \
+    && rm /tmp/requirements.txt
+COPY README.md ./
 COPY splants_dagster ./splants_dagster
-RUN pip install . \
+# editable: load_from_defs_folder finds the project through the pyproject.toml beside the package, which a
+# copy in site-packages lacks (the `splants` command and any working directory then load the same tree)
+RUN pip install --no-deps -e . \
+    && pip check \
     && python -c "from splants_dagster.qa.flesch import ensure_cmudict; ensure_cmudict()" \
     && mkdir -p "$DAGSTER_HOME" /data \
     && useradd --create-home --uid 10001 splants \

@@ -14,7 +14,7 @@ import dagster as dg
 
 from splants_dagster.campaigns.briefs import find_brief, load_brand
 from splants_dagster.content.suite import SuiteContext, generate_suite
-from splants_dagster.defs.campaigns.jobs import reconstructable_campaign_job
+from splants_dagster.definitions import reconstructable_campaign_job
 from splants_dagster.llm.client import CallContext, LLMClient
 from splants_dagster.llm.journal import CallJournal
 from splants_dagster.llm.offline import OfflineProvider
@@ -85,10 +85,10 @@ def direct(root: Path) -> float:
 
 
 def through_dagster(root: Path) -> float:
+    from splants_dagster.definitions import build_all_resources
     from splants_dagster.defs.campaigns.assets import campaign_brief
     from splants_dagster.defs.content.assets import content_suite
     from splants_dagster.defs.research.assets import research_brief
-    from splants_dagster.defs.resources import build_all_resources
 
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("campaigns", [CAMPAIGN])
@@ -159,9 +159,9 @@ def _one_executor_run(executor: str) -> dict:
     ]
     marker = {"in_process": "steps in process", "multiprocess": "multiprocess executor"}[executor]
     assert any(marker in m for m in engine), engine[:3]
-    events = [e for e in logs if e.dagster_event]
-    starts = {e.step_key: e.timestamp for e in events if e.dagster_event.event_type_value == "STEP_START"}
-    ends = {e.step_key: e.timestamp for e in events if e.dagster_event.event_type_value == "STEP_SUCCESS"}
+    kinds = {id(e): e.dagster_event.event_type_value for e in logs if e.dagster_event}
+    starts = {e.step_key: e.timestamp for e in logs if kinds.get(id(e)) == "STEP_START"}
+    ends = {e.step_key: e.timestamp for e in logs if kinds.get(id(e)) == "STEP_SUCCESS"}
     return {"run_s": took, "step_s": {k: round(ends[k] - starts[k], 2) for k in starts}}
 
 

@@ -27,11 +27,11 @@ import dagster as dg
 import yaml
 
 from splants_dagster.costs.policy import Decision, route_batch
+from splants_dagster.definitions import build_all_resources
+from splants_dagster.defs.alerts.resources import AlertsResource
 from splants_dagster.defs.costs.resources import BudgetResource
 from splants_dagster.defs.costs.sensors import budget_sensor
-from splants_dagster.defs.costs.steps import step_budget
-from splants_dagster.defs.engagement.resources import AlertsResource
-from splants_dagster.defs.resources import LLMResource, build_all_resources
+from splants_dagster.defs.resources import LLMResource
 from splants_dagster.paths import PROJECT_ROOT, DataPaths
 from splants_dagster.qa.flesch import ensure_cmudict
 from splants_dagster.warehouse.store import Warehouse
@@ -204,7 +204,7 @@ def sensor_speed() -> dict:
         idle_ms = _median_ms(lambda: tick(cursor))
         add_calls(store, [call(now, 0.001) for _ in range(100)])
         incremental_ms = _median_ms(lambda: tick(cursor))
-        step_ms = _median_ms(lambda: step_budget(budget, resources["warehouse"], res["llm"], DEMO_CAMPAIGN))
+        step_ms = _median_ms(lambda: budget.for_step(resources["warehouse"], res["llm"], DEMO_CAMPAIGN))
     return {
         "ledger_rows": YEAR_ROWS + 100,
         "snapshot_mb": round(size_mb, 1),

@@ -29,7 +29,9 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Iterable
 from pathlib import Path
+from typing import cast
 
 TARGET_EVENTS = 10_000_000
 DAYS = 120
@@ -195,7 +197,7 @@ def _existing(data_dir: Path) -> tuple[dt.date, dt.date, int, int] | None:
     """(first day, last day, events, posts) of a kept scratch warehouse holding the target, else None.
     A warehouse of the older layout (events in ``core``) is migrated by its first write session."""
     from splants_dagster.paths import DataPaths
-    from splants_dagster.warehouse.store import Warehouse
+    from splants_dagster.warehouse.store import Warehouse, scalar
 
     if not (data_dir / "warehouse" / "splants.duckdb").exists():
         return None
@@ -205,15 +207,16 @@ def _existing(data_dir: Path) -> tuple[dt.date, dt.date, int, int] | None:
     with store.read_bulk() as conn:
         first, last, events = conn.execute(
             "SELECT min(event_date), max(event_date), count(*) FROM events.engagement_events"
-        ).fetchone()
-        posts = conn.execute("SELECT count(*) FROM engagement_posts").fetchone()[0]
+        ).fetchall()[0]
+        posts = scalar(conn, "SELECT count(*) FROM engagement_posts")
     return (first, last, events, posts) if events >= TARGET_EVENTS else None
 
 
 def sensor_ticks(data_dir: Path, repeats: int = 7) -> dict[str, dict[str, float]]:
     import dagster as dg
 
-    from splants_dagster.defs.engagement.resources import AlertsResource, EngagementResource
+    from splants_dagster.defs.alerts.resources import AlertsResource
+    from splants_dagster.defs.engagement.resources import EngagementResource
     from splants_dagster.defs.engagement.sensors import (
         engagement_anomaly_sensor,
         engagement_high_sensor,
@@ -296,11 +299,14 @@ def run() -> dict:
         logging.disable(logging.CRITICAL)  # the alerts of a 600-posts-a-day simulation are long
         try:
             t0 = time.perf_counter()
-            list(
-                engagement_monitoring(
-                    dg.build_asset_context(partition_key_range=window),
-                    engagement=EngagementResource(),
-                    warehouse=WarehouseResource(data_dir=str(data_dir)),
+            list(  # a direct call of a generator asset: its events
+                cast(
+                    Iterable[object],
+                    engagement_monitoring(
+                        dg.build_asset_context(partition_key_range=window),
+                        engagement=EngagementResource(),
+                        warehouse=WarehouseResource(data_dir=str(data_dir)),
+                    ),
                 )
             )
             monitoring_s = time.perf_counter() - t0

@@ -34,7 +34,7 @@ IMPORT_STEP = textwrap.dedent(
     import json, resource, sys, time
     import dagster as dg
     from splants_dagster.defs.engagement.assets import engagement_file_imports
-    from splants_dagster.defs.resources import build_all_resources
+    from splants_dagster.definitions import build_all_resources
     from splants_dagster.paths import DataPaths
     from splants_dagster.warehouse.store import Warehouse
 
@@ -101,13 +101,14 @@ def generate(path: Path, rows: int) -> tuple[int, int]:
         for i in range(rows):
             day = start + dt.timedelta(days=i % 365)
             post = f"campaign-post-{i // 365:07d}"
-            impressions = 1000 + (i * 7919) % 50000
-            reach = impressions * 3 // 4
+            count = 1000 + (i * 7919) % 50000
+            reach = count * 3 // 4
+            impressions: int | str = count
             if i % BAD_EVERY == BAD_EVERY - 1:
                 bad += 1
                 kind = bad % 3
                 if kind == 0:
-                    reach = impressions + 1  # impossible: impressions < reach
+                    reach = count + 1  # impossible: impressions < reach
                 elif kind == 1:
                     impressions = "12x"
                 else:

@@ -6,6 +6,7 @@ default word targets.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -183,8 +184,8 @@ class PieceSpec:
 
 def plan_suite(
     campaign_id: str,
-    platforms: list[str],
-    content_types: list[str],
+    platforms: Sequence[str],
+    content_types: Sequence[str],
     length_overrides: dict[str, tuple[int, int]] | None = None,
 ) -> list[PieceSpec]:
     """Every piece the suite will hold: the pillar first, then each compatible (platform × type).

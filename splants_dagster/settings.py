@@ -141,6 +141,22 @@ def source_allow(raw: str) -> tuple:
         raise ValueError(f"must be comma-separated host names, addresses or CIDRs: {detail}") from None
 
 
+def fraction(what: str) -> Parser:
+    def parse(raw: str) -> float:
+        value = number(what)(raw)
+        if value > 1:
+            raise ValueError(f"must be {what}")
+        return value
+
+    return parse
+
+
+def utm_mediums(raw: str) -> dict[str, str]:
+    from splants_dagster.publishing.utm import parse_medium_map  # its own parser: one grammar
+
+    return parse_medium_map(raw)
+
+
 def iso_date(raw: str) -> dt.date:
     try:
         value = dt.date.fromisoformat(raw)
@@ -330,6 +346,36 @@ SETTINGS: tuple[Setting, ...] = (
         integer("a whole number from 1 to 10000000", 1, 10_000_000),
         100,
         "new posts with a final outcome that trigger a retrain",
+    ),
+    # attribution (docs/attribution.md)
+    Setting("SPLANTS_UTM_TAGGING", flag, True, "0: publish links to the landing page without UTM tags"),
+    Setting(
+        "SPLANTS_UTM_MEDIUM",
+        utm_mediums,
+        None,
+        "utm_medium per platform, e.g. twitter=organic,email=newsletter (default: social/email/blog, paid for ads)",
+    ),
+    Setting(
+        "SPLANTS_GOAL_OFF_PACE_MARGIN",
+        fraction("a fraction from 0 to 1, e.g. 0.2"),
+        0.2,
+        "from the window's halfway point, a campaign whose goal pace is below 1 - this margin is alerted once",
+    ),
+    # the desk (docs/desk.md)
+    Setting(
+        "SPLANTS_DESK_HOST",
+        text,
+        "127.0.0.1",
+        "address `splants desk` listens on (off loopback: needs a password)",
+    ),
+    Setting(
+        "SPLANTS_DESK_PORT",
+        integer("a port number from 1 to 65535", 1, 65535),
+        3001,
+        "port of `splants desk`",
+    ),
+    Setting(
+        "SPLANTS_DESK_PASSWORD", text, None, "the desk's login password (required off 127.0.0.1)", secret=True
     ),
 )
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from splants_dagster.defs.resources import build_all_resources
+from splants_dagster.definitions import build_all_resources
 from splants_dagster.paths import PROJECT_ROOT, DataPaths
 from splants_dagster.warehouse.store import Warehouse
 

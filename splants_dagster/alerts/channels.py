@@ -4,7 +4,9 @@ domain (engagement anomalies, the budget sensor) build an :class:`Alert` and cal
 
 Delivery never raises: a failed POST is reported in the returned :class:`Delivery` list (and logged),
 so an unreachable webhook cannot break the sensor that raised the alert. Webhook URLs are secrets (a
-Slack URL is its own credential) and never appear in logs or results; only the channel name does.
+Slack URL is its own credential) and never appear in logs or results; only the channel name does: they
+are redacted from delivery details and from httpx's own request log through the one redaction helper
+(``splants_dagster/http/redact.py``). No logger is reconfigured: sensors run in threads.
 
 Operational events (a failed run, pieces flagged by QA, publications held for review or with an unknown
 outcome) are alerted by ``defs/alerts/sensors.py``: each event once, with a link into the Dagster UI
@@ -19,13 +21,15 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
 import httpx
+
+from splants_dagster.http.api import USER_AGENT
+from splants_dagster.http.redact import redact_in_http_logs
 
 SEVERITIES = ("info", "warning", "critical")
 MAX_SLACK_ITEMS = 15
@@ -105,19 +109,19 @@ def send_alert(
     ]
     if not any(url for _, url, _ in targets):
         return deliveries
+    redact_in_http_logs(webhook_url, slack_webhook_url)  # httpx logs each request's URL at INFO
     own = client is None
-    http = client or httpx.Client(timeout=timeout_s)
+    http = client or httpx.Client(timeout=timeout_s, headers={"User-Agent": USER_AGENT})
     try:
         for channel, url, payload in targets:
             if not url:
                 continue
             try:
-                with _quiet_http_logging():
-                    response = http.post(url, json=payload, timeout=timeout_s)
+                response = http.post(url, json=payload, timeout=timeout_s)
                 ok = 200 <= response.status_code < 300
                 detail = f"HTTP {response.status_code}"
             except httpx.HTTPError as exc:
-                ok, detail = False, type(exc).__name__
+                ok, detail = False, type(exc).__name__  # never the message: it may hold the URL
             deliveries.append(Delivery(channel, ok, detail))
             if not ok:
                 _writer(log, "warning")(f"alert delivery to {channel} failed: {detail}")
@@ -127,25 +131,12 @@ def send_alert(
     return deliveries
 
 
-@contextmanager
-def _quiet_http_logging() -> Iterator[None]:
-    """httpx logs every request URL at INFO; a webhook URL is a credential, so keep it out of logs."""
-    logger = logging.getLogger("httpx")
-    previous = logger.level
-    if logger.getEffectiveLevel() < logging.WARNING:
-        logger.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        logger.setLevel(previous)
-
-
 def _writer(log: logging.Logger | Callable[[str], Any] | None, severity: str) -> Callable[[str], Any]:
     if log is None:
         log = logging.getLogger("splants.alerts")
-    if isinstance(log, logging.Logger) or hasattr(log, "warning"):
-        return log.warning if severity in ("warning", "critical") else log.info
-    return log
+    if hasattr(log, "warning"):  # Python's logger or Dagster's
+        return getattr(log, "warning" if severity in ("warning", "critical") else "info")
+    return log  # a plain callable
 
 
 # ------------------------------------------------------------------------------ operational events

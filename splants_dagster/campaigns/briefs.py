@@ -27,7 +27,15 @@ from typing import Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from splants_dagster.platforms import WORD_TARGETS, ContentType, Platform, Tone
 
@@ -108,6 +116,7 @@ class LengthTarget(BaseModel):
 
 
 SourceRole = Literal["own", "competitor", "reference"]
+GoalMetric = Literal["orders", "revenue", "signups", "leads", "conversions"]
 MAX_FACTS = 50
 
 
@@ -184,6 +193,16 @@ class CampaignBrief(BaseModel):
     )
     email_tag: str | None = Field(default=None, max_length=100, description="Mailchimp tag the emails go to")
     parent_piece_id: str | None = Field(default=None, description="set when derived from a winning piece")
+    # the measurable goal (optional; the free-text ``goal`` stays): e.g. goal_metric: orders, goal_target: 500.
+    # Without them the number is read from the goal text (docs/attribution.md).
+    goal_metric: GoalMetric | None = Field(default=None, description="what the goal counts")
+    goal_target: float | None = Field(
+        default=None,
+        gt=0,
+        le=1e12,
+        validate_default=True,
+        description="how many (or how much revenue) by the end of the goal window",
+    )
 
     @field_validator("id")
     @classmethod
@@ -234,6 +253,23 @@ class CampaignBrief(BaseModel):
     def _link(cls, value: str | None) -> str | None:
         if value is not None and not URL.match(value):
             raise ValueError("must be an http(s) URL")
+        return value
+
+    @field_validator("goal_target")
+    @classmethod
+    def _goal_pair(cls, value: float | None, info: ValidationInfo) -> float | None:
+        if "goal_metric" not in info.data:
+            return value  # goal_metric itself is invalid: reported on its own
+        metric = info.data["goal_metric"]
+        if metric is not None and value is None:
+            raise ValueError(
+                f"is required with goal_metric {metric!r}: give both (e.g. goal_target: 500) or neither"
+            )
+        if metric is None and value is not None:
+            raise ValueError(
+                "needs goal_metric (orders, revenue, signups, leads or conversions): give both or neither "
+                "(without them the number is read from the goal text)"
+            )
         return value
 
     @property

@@ -17,7 +17,7 @@ from splants_dagster.costs.config import BUDGET_FILE, BudgetConfigError, env_ove
 from splants_dagster.costs.policy import CampaignSpend, crossed_thresholds, decide, money, month_key
 from splants_dagster.llm.pricing import DEFAULT_STRATEGY
 from splants_dagster.paths import DataPaths
-from splants_dagster.warehouse.store import Warehouse
+from splants_dagster.warehouse.store import Warehouse, scalar
 
 
 def _days(value: float | None) -> str:
@@ -47,8 +47,12 @@ def budget(
             "SELECT threshold, recorded_at, alerted FROM budget_events WHERE month = ? ORDER BY recorded_at",
             [month_key(now)],
         )
-        pending = conn.execute("SELECT count(*) FROM llm_batches WHERE status = 'submitted'").fetchone()[0]
-    spend = CampaignSpend(campaign, campaign_usd, cap) if campaign and cap is not None else None
+        pending = scalar(conn, "SELECT count(*) FROM llm_batches WHERE status = 'submitted'")
+    spend = (
+        CampaignSpend(campaign, campaign_usd, cap)
+        if campaign and campaign_usd is not None and cap is not None
+        else None
+    )
     default = os.environ.get("SPLANTS_LLM_STRATEGY", "").strip() or DEFAULT_STRATEGY
     decision = decide(status if config.monthly_budget_usd is not None else None, config, default, spend)
 

@@ -219,7 +219,7 @@ def campaign_sync(
 
 def demo(campaign: str | None = typer.Option(None, help="only this campaign id")):
     """Materialize the demo campaign(s) end to end, headless, and print a summary."""
-    from splants_dagster.definitions import defs as load_defs
+    from splants_dagster.definitions import resolve_job_def
     from splants_dagster.warehouse.store import Warehouse
 
     campaign_sync(strict=False)
@@ -239,7 +239,7 @@ def demo(campaign: str | None = typer.Option(None, help="only this campaign id")
     if not ids:
         err_console.print(f"no valid campaign brief found in {paths.campaigns_dir}")
         raise typer.Exit(1)
-    job = load_defs().resolve_job_def("campaign_job")
+    job = resolve_job_def("campaign_job")
     instance = dagster_instance()
     failed = []
     for cid in ids:
@@ -265,6 +265,22 @@ def demo(campaign: str | None = typer.Option(None, help="only this campaign id")
             continue
         console.print(styled((cid, "green"), f": run {result.run_id} succeeded in {took:.1f}s"))
         _print_summary(Warehouse(paths), cid)
+    from splants_dagster.cli.conversions import demo_goal_progress
+
+    if not failed:  # last week's report (docs/reports.md), once the campaigns are done
+        from splants_dagster.defs.reports.demo import demo_weekly_report
+
+        report = demo_weekly_report(
+            resolve_job_def, lambda job, label, **kw: run_with_progress(job, instance, label, **kw)
+        )
+        (console if report.ok else err_console).print(report.message)
+        if not report.ok:
+            failed.append("weekly_report")
+    demo_goal_progress([c for c in ids if c not in failed])  # conversions: goal progress, labelled demo
+    from splants_dagster.cli.insights import demo_insights
+
+    if not demo_insights():  # what worked, per platform (analytics.content_insights; demo when simulated)
+        failed.append("content_insights")
     console.print(
         f"\nOutputs: warehouse {paths.warehouse_db}\n         analysts' snapshot {paths.analytics_db}"
         " (open read-only with any DuckDB client)"

@@ -106,8 +106,9 @@ def import_file(
         if file.resolve() != target.resolve():
             shutil.copy2(file, target)
         copied.append((str(target.relative_to(paths.engagement_inbox)), parsed))
-    low = min(p.dates[0] for _, p in copied)
-    high = max(p.dates[1] for _, p in copied)
+    # an accepted file loaded rows, so it has both dates
+    low = min(p.first_date for _, p in copied if p.first_date is not None)
+    high = max(p.last_date for _, p in copied if p.last_date is not None)
     _run_import([rel for rel, _ in copied], preset, low, high)
     if rejected:
         raise typer.Exit(1)
@@ -201,7 +202,7 @@ def simulate(
     if clear:
         _clear_demo()
         return
-    from splants_dagster.definitions import defs as load_defs
+    from splants_dagster.definitions import resolve_job_def
     from splants_dagster.defs.engagement.assets import SIMULATE_TAG
     from splants_dagster.defs.engagement.windows import range_tags
     from splants_dagster.engagement.simulator import marker_path
@@ -212,7 +213,7 @@ def simulate(
     today = dt.datetime.now(dt.UTC).date()
     start = today - dt.timedelta(days=days)
     result = run_with_progress(
-        load_defs().resolve_job_def("engagement_job"),
+        resolve_job_def("engagement_job"),
         dagster_instance(),
         f"simulating {start}..{today}",
         tags={

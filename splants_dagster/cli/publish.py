@@ -45,14 +45,14 @@ def publish(
     import dagster as dg
 
     from splants_dagster.campaigns.briefs import load_brand
-    from splants_dagster.defs.publishing.resources import build_resources
+    from splants_dagster.definitions import build_all_resources
 
     paths = DataPaths.at()
     store = _store()
     brand = load_brand(paths.brand_file)
     # only the publishing resource (the core ones import every LLM SDK): the same PublishingResource.run
     # as the Dagster step, with each dg.EnvVar resolved exactly as a run resolves it
-    publishing = build_resources(paths.root)["publishing"]
+    publishing = build_all_resources(paths.root, domains=["publishing"])["publishing"]
 
     def log(level: str, message: str) -> None:
         style = {"warning": "yellow", "error": "red"}.get(level)

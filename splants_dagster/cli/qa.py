@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 import reprlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +77,7 @@ class FrontMatter(BaseModel):
         return value
 
 
-def _front_matter_problem(meta: dict[str, Any], error: dict[str, Any]) -> str:
+def _front_matter_problem(meta: dict[str, Any], error: Mapping[str, Any]) -> str:
     loc = error.get("loc") or ()
     name = str(loc[0]) if loc else "?"
     if error.get("type") == "extra_forbidden":

@@ -120,10 +120,10 @@ def _preview(row: dict[str, Any], timezone: str) -> tuple[str, str | None, dict[
     """The publisher this piece would go through and what it would send (no network)."""
     import dagster as dg
 
-    from splants_dagster.defs.publishing.resources import build_resources
+    from splants_dagster.definitions import build_all_resources
     from splants_dagster.publishing import state
 
-    publishing = build_resources(DataPaths.at().root)["publishing"]
+    publishing = build_all_resources(DataPaths.at().root, domains=["publishing"])["publishing"]
     with dg.build_resources({"publishing": publishing}) as built:
         pset = built.publishing.publishers(timezone)
         try:
@@ -346,40 +346,13 @@ def reject(
 
 
 def _qa_edit(conn, row: dict[str, Any], new_text: str) -> dict[str, Any]:
-    """QA of a person's edit with the campaign's context: score, summary and the legal/factual gate."""
-    from splants_dagster.campaigns.briefs import CampaignBrief, load_brand
-    from splants_dagster.qa.campaign import qa_context_for
-    from splants_dagster.qa.engine import evaluate
-    from splants_dagster.qa.model import QAText, spec_for
+    """QA of a person's edit (the rule lives in publishing/review.py, shared with the desk)."""
+    from splants_dagster.publishing import review
 
-    found = conn.execute(
-        "SELECT brief_json FROM campaigns WHERE campaign_id = ?", [row["campaign_id"]]
-    ).fetchone()
-    if not found or not found[0]:
-        raise _fail(f"campaign {row['campaign_id']} has no registered brief: cannot QA the edit")
-    brief = CampaignBrief.model_validate_json(found[0])
-    brand = load_brand(DataPaths.at().brand_file)
-    sources = {
-        ref: (text, role)
-        for ref, text, role in conn.execute(
-            "SELECT ref, text, role FROM research_sources WHERE campaign_id = ? AND ok", [row["campaign_id"]]
-        ).fetchall()
-    }
-    ctx = qa_context_for(
-        brief,
-        brand,
-        {k: v[0] for k, v in sources.items()},
-        roles={k: v[1] or "reference" for k, v in sources.items()},
-    )
-    spec = spec_for(row["campaign_id"], row["platform"], row["content_type"], brief.word_targets())
-    evaluation = evaluate(QAText.from_row({**row, "body": new_text}, spec), ctx)
-    gate = [
-        name
-        for name in ("legal", "factual")
-        if name in evaluation.checks and not evaluation.checks[name].passed
-    ]
-    summary = evaluation.summary()
-    return {"score": evaluation.score, "passed": not gate, "summary": summary, "gate": gate}
+    try:
+        return review.qa_edit(conn, row, new_text, DataPaths.at().brand_file)
+    except review.NoBriefError as err:
+        raise _fail(str(err)) from None
 
 
 @review_app.command("edit")

@@ -16,6 +16,7 @@ import json
 from typing import Any
 
 from splants_dagster.campaigns.briefs import BrandProfile, CampaignBrief
+from splants_dagster.insights.guidance import guidance_lines
 from splants_dagster.llm.base import LLMRequest
 from splants_dagster.platforms import (
     EMAIL_PREHEADER_RANGE,
@@ -56,7 +57,7 @@ def brand_payload(brand: BrandProfile) -> dict[str, Any]:
 
 
 def brief_payload(brief: CampaignBrief) -> dict[str, Any]:
-    exclude = {"sources", "length", "parent_piece_id", "testimonials"}
+    exclude = {"sources", "length", "parent_piece_id", "testimonials", "goal_metric", "goal_target"}
     return brief.model_dump(mode="json", exclude=exclude)
 
 
@@ -186,7 +187,11 @@ def piece_request(
     pillar: dict[str, Any] | None,
     variant: dict[str, Any] | None = None,
     max_words_cap: int | None = None,
+    insights: list[dict[str, Any]] | None = None,
 ) -> LLMRequest:
+    """``insights``: the supported insights for this piece's platform (``insights.guidance``); they go in
+    the task (not the shared context, which stays byte-identical across the suite) and in the payload,
+    where the offline writer reads them."""
     max_words = min(spec.max_words, max_words_cap) if max_words_cap else spec.max_words
     min_words = min(spec.min_words, max_words)
     piece = {
@@ -211,6 +216,9 @@ def piece_request(
         lines.append(
             f"This is an A/B variant that differs only in its {variant['dimension']}: {variant.get('hint', '')}"
         )
+    if insights:
+        lines.append("What went with higher engagement on this platform before (measured on past posts):")
+        lines += [f"- {g}" for g in guidance_lines(insights)]
     lines.append(
         'Answer as {"title": str, "body": str, "hashtags": [str], "cta": str, "seo_title": str|null, '
         '"meta_description": str|null, "subject": str|null, "preheader": str|null}.'
@@ -228,6 +236,7 @@ def piece_request(
             "research": research,
             "pillar": pillar,
             "variant": variant,
+            **({"insights": list(insights)} if insights else {}),
         },
         max_tokens=max(400, int(max_words * 2.2)),
         temperature=0.7,

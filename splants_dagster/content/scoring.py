@@ -53,11 +53,12 @@ def weighted_total(
     scores: Mapping[str, float | None], weights: Mapping[str, float] = WEIGHTS
 ) -> tuple[float, list[str]]:
     """The weighted total over available components (renormalised) and the list of components used."""
-    used = [k for k, w in weights.items() if w > 0 and scores.get(k) is not None]
+    present = {k: float(v) for k, w in weights.items() if w > 0 and (v := scores.get(k)) is not None}
+    used = list(present)
     if not used:
         return 0.0, []
     norm = sum(weights[k] for k in used)
-    total = sum(weights[k] * float(scores[k]) for k in used) / norm  # type: ignore[arg-type]
+    total = sum(weights[k] * v for k, v in present.items()) / norm
     return round(total, 4), used
 
 

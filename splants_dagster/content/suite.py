@@ -21,6 +21,7 @@ from splants_dagster.campaigns.briefs import BrandProfile, CampaignBrief
 from splants_dagster.content.prompts import piece_request
 from splants_dagster.content.scoring import PieceText, score_columns, score_piece, weighted_total
 from splants_dagster.content.writer import compose, pillar_points
+from splants_dagster.insights.guidance import applied_record, for_platform
 from splants_dagster.llm.base import LLMError, LLMRequest, LLMResponse
 from splants_dagster.llm.premium import premium_complete
 from splants_dagster.platforms import (
@@ -180,6 +181,8 @@ class Piece:
     created_at: dt.datetime
     variant_of: str | None = None
     variant_dimension: str | None = None
+    # the supported insights this piece's prompt (and the offline writer) were given (docs/insights.md)
+    insights_applied: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def piece_id(self) -> str:
@@ -227,6 +230,7 @@ class Piece:
             "variant_of": self.variant_of,
             "variant_dimension": self.variant_dimension,
             "created_at": self.created_at,
+            "insights_applied": json.dumps(self.insights_applied) if self.insights_applied else None,
         }
 
     def candidate_rows(self, campaign_id: str) -> list[dict[str, Any]]:
@@ -290,6 +294,8 @@ class SuiteContext:
     predictor: Predictor | None = None
     max_words_cap: int | None = None
     use_llm: bool = True
+    # supported insights this campaign may use (``insights.guidance.usable``), every platform's
+    insights: list[dict[str, Any]] = field(default_factory=list)
 
     def allowed_links(self) -> set[str]:
         return allowed_links(self.brief.link, self.brand)
@@ -384,7 +390,7 @@ def strip_links(text: str, allowed: set[str]) -> tuple[str, list[str]]:
 def strip_foreign_links(draft: Draft, allowed: set[str]) -> tuple[Draft, list[str]]:
     """The draft without URLs outside ``allowed``, and the URLs removed."""
     removed: list[str] = []
-    fields = {}
+    fields: dict[str, Any] = {}
     for name in ("title", "body", "cta", "meta_description", "subject", "preheader", "seo_title"):
         value = getattr(draft, name)
         if value:
@@ -450,6 +456,7 @@ async def _generate_piece(
         ctx.research.summary_for_prompts(),
         pillar.summary() if pillar else None,
         max_words_cap=ctx.max_words_cap,
+        insights=(insights := for_platform(ctx.insights, spec.platform)),
     )
     candidates: list[Candidate] = []
     if ctx.use_llm:
@@ -467,7 +474,7 @@ async def _generate_piece(
             cand.rendered = render(cand.draft, spec)
         score_candidate(cand, spec, ctx, others)
     chosen = max(candidates, key=lambda c: c.total)
-    return Piece(spec, chosen, candidates, dt.datetime.now(dt.UTC))
+    return Piece(spec, chosen, candidates, dt.datetime.now(dt.UTC), insights_applied=applied_record(insights))
 
 
 @dataclass

@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from splants_dagster.insights.guidance import writer_choices
 from splants_dagster.platforms import (
     EMAIL_PREHEADER_RANGE,
     EMAIL_SUBJECT_MAX,
@@ -119,6 +120,8 @@ class Ctx:
     claims: dict[str, Any] = field(default_factory=dict)
     uses: dict[str, int] = field(default_factory=dict)
     fact_uses: dict[str, int] = field(default_factory=dict)
+    # what supported insights ask of a short post (``insights.guidance.writer_choices``)
+    choices: dict[str, Any] = field(default_factory=dict)
 
     def keyword_budget(self, keyword: str) -> int:
         """How often a keyword may appear in the body: about 1.5% of the target words (SEO density stays
@@ -224,15 +227,17 @@ class Ctx:
     @property
     def tone(self) -> str:
         # a tone variant names the tone it is written in
-        if self.variant_dimension == "tone" and (self.variant or {}).get("tone"):
-            return self.variant["tone"]
+        variant = self.variant or {}
+        if self.variant_dimension == "tone" and variant.get("tone"):
+            return variant["tone"]
         return self.brief.get("tone", "professional")
 
     @property
     def cta(self) -> str:
         # a CTA variant names its call to action
-        if self.variant_dimension == "cta" and (self.variant or {}).get("cta"):
-            return self.variant["cta"]
+        variant = self.variant or {}
+        if self.variant_dimension == "cta" and variant.get("cta"):
+            return variant["cta"]
         return self.brief.get("call_to_action") or CTA_DEFAULTS[0]
 
     @property
@@ -315,8 +320,8 @@ def brief_lines(ctx: Ctx) -> list[str]:
     lines = [f"{upper_first(ctx.thing)} is for {ctx.lower_unless_name(ctx.audience)}."]
     if ctx.situation:
         lines.append(f"If you {ctx.situation}, this is for you.")
-    rest = re.search(r",| - | – | for | who | that | to help ", ctx.topic)
-    rest = ctx.topic[rest.start() :].strip(" ,-–") if rest else ""
+    cut = re.search(r",| - | – | for | who | that | to help ", ctx.topic)
+    rest = ctx.topic[cut.start() :].strip(" ,-–") if cut else ""
     if not contains(ctx.thing, ctx.primary):
         # "Sourdough Saturdays at our bakery, with fresh loaves from 7am" -> "Sourdough bread, with ..."
         tail = rest or ctx.lower_unless_name(ctx.topic)
@@ -451,6 +456,7 @@ def compose(payload: dict[str, Any], style: str = "standard") -> dict[str, Any]:
         pillar=payload.get("pillar"),
         variant=payload.get("variant"),
         claims=payload.get("claims") or {},
+        choices=writer_choices(payload.get("insights") or []),
     )
     variant_seed = (ctx.variant or {}).get("dimension", "") + str((ctx.variant or {}).get("index", ""))
     rng = random.Random(seed_for(ctx.piece["piece_id"], style, variant_seed))
@@ -496,7 +502,7 @@ def _title(ctx: Ctx, rng: random.Random, style: str) -> str:
     if ctx.variant_dimension in ("hook", "headline"):
         # the original's choice (same seed, no variant), moved on by the variant's index
         base = random.Random(seed_for(ctx.piece["piece_id"], style, "")).choice(fitting)
-        return fitting[(fitting.index(base) + int(ctx.variant.get("index", 1))) % len(fitting)]
+        return fitting[(fitting.index(base) + int((ctx.variant or {}).get("index", 1))) % len(fitting)]
     return rng.choice(fitting)
 
 
@@ -747,9 +753,9 @@ def _short_post(ctx: Ctx, rng: random.Random, style: str) -> dict[str, Any]:
         if closer:
             lines.append(closer)
     if not contains(" ".join(lines), ctx.primary):
-        keyed = next((p for p in points if contains(p, ctx.primary)), None)
-        if keyed is not None:
-            lines.insert(1, ctx.say(frames, keyed))
+        keyed_point = next((p for p in points if contains(p, ctx.primary)), None)
+        if keyed_point is not None:
+            lines.insert(1, ctx.say(frames, keyed_point))
     cta = (
         ctx.cta
         if dimension != "cta" or (ctx.variant or {}).get("cta")
@@ -780,12 +786,35 @@ def _short_post(ctx: Ctx, rng: random.Random, style: str) -> dict[str, Any]:
         body = " ".join(body_lines)
     # the brief's sentences name the subject, and the subject may hold the keyword: keep it under three
     while len(re.findall(rf"(?<!\w){re.escape(ctx.primary)}(?!\w)", body, re.I)) >= 3:
-        keyed = [i for i, line in enumerate(body_lines[1:-1], 1) if contains(line, ctx.primary)]
-        if not keyed or len(body_lines) <= 3:
+        keyed_at = [i for i, line in enumerate(body_lines[1:-1], 1) if contains(line, ctx.primary)]
+        if not keyed_at or len(body_lines) <= 3:
             break
-        body_lines.pop(keyed[-1])
+        body_lines.pop(keyed_at[-1])
         body = " ".join(body_lines)
+    if ctx.choices:
+        body = " ".join(_apply_choices(ctx, body_lines, closing, limit))
     return {"title": truncate_words(lines[0], 80), "body": body, "cta": cta}
+
+
+def _apply_choices(ctx: Ctx, body_lines: list[str], closing: str, limit: int) -> list[str]:
+    """A short post reshaped by supported insights (docs/insights.md): the call to action moved to the
+    start (after the hook) or the end, and a closing question added; value lines (never the hook, the call
+    to action or the question) make room within the platform's limit."""
+    lines = list(body_lines)
+    where = ctx.choices.get("cta_position")
+    if where in ("start", "end") and closing in lines and len(lines) > 2:
+        lines.remove(closing)
+        lines.insert(1 if where == "start" else len(lines), closing)
+    if ctx.choices.get("end_with_question") and not lines[-1].rstrip().endswith("?"):
+        question = f"What would you ask about {ctx.alias}?"
+        lines.append(question)
+        keep = {lines[0], closing, question}
+        while len(" ".join(lines)) > limit - 60:
+            value = [i for i, line in enumerate(lines) if line not in keep]
+            if not value:
+                break
+            lines.pop(value[-1])
+    return lines
 
 
 # ---------------------------------------------------------------- email
@@ -873,7 +902,8 @@ def _hashtags(ctx: Ctx) -> list[str]:
             tags.append(tag)
     tags.extend(ctx.brand.get("default_hashtags", []))
     unique = list(dict.fromkeys(tags))
-    return unique[:rule_max]
+    wanted = ctx.choices.get("hashtags")  # a supported insight's hashtag count, within the platform's rule
+    return unique[: rule_max if wanted is None else min(rule_max, int(wanted))]
 
 
 def pillar_points(body: str, limit: int = 12) -> list[str]:

@@ -61,7 +61,7 @@ class BudgetConfig(BaseModel):
     strategy: str | None = Field(default=None, description="manual override of the budget policy")
     quality_min_remaining_pct: float = Field(default=50, gt=0, le=100)
     economy_below_remaining_pct: float = Field(default=20, ge=0, le=100)
-    alert_thresholds_pct: list[float] = Field(default_factory=lambda: [50, 80, 95, 100])
+    alert_thresholds_pct: list[float] = Field(default_factory=lambda: [50.0, 80.0, 95.0, 100.0])
     economy_max_words: int | None = Field(default=800, ge=50)
     templates_only_above_pct: float | None = Field(
         default=95, gt=0, le=100, description="spent share from which economy uses the template writer only"

@@ -16,7 +16,7 @@ import duckdb
 from splants_dagster.costs.config import BudgetConfig
 from splants_dagster.costs.policy import BudgetStatus, compute_status, month_start
 from splants_dagster.llm.pricing import ModelsConfig
-from splants_dagster.warehouse.store import dict_rows
+from splants_dagster.warehouse.store import dict_rows, scalar
 
 UTC_DAY = "CAST(timezone('UTC', called_at) AS DATE)"
 
@@ -53,10 +53,9 @@ def spend_since(conn: duckdb.DuckDBPyConnection, after_seq: int) -> tuple[int, d
 
 
 def campaign_spend(conn: duckdb.DuckDBPyConnection, campaign_id: str) -> float:
-    found = conn.execute(
-        "SELECT coalesce(sum(cost_usd), 0) FROM llm_calls WHERE campaign_id = ?", [campaign_id]
-    ).fetchone()
-    return float(found[0])
+    return float(
+        scalar(conn, "SELECT coalesce(sum(cost_usd), 0) FROM llm_calls WHERE campaign_id = ?", [campaign_id])
+    )
 
 
 def latest_status(conn: duckdb.DuckDBPyConnection, month: str | None = None) -> dict[str, Any] | None:
@@ -153,7 +152,8 @@ def costliest_pieces(conn: duckdb.DuckDBPyConnection, limit: int = 15) -> list[d
 def response_cache_savings(conn: duckdb.DuckDBPyConnection) -> float:
     """What the replies served from the response cache cost when they were first generated (the cache
     entry keeps the original call's cost); the latest entry per piece, purpose and model is used."""
-    found = conn.execute(
+    found = scalar(
+        conn,
         """
         WITH entry AS (
             SELECT campaign_id, piece_id, purpose, provider, model, arg_max(cost_usd, created_at) AS cost_usd
@@ -163,9 +163,9 @@ def response_cache_savings(conn: duckdb.DuckDBPyConnection) -> float:
           ON l.provider = e.provider AND l.model = e.model AND l.purpose = e.purpose
          AND l.campaign_id IS NOT DISTINCT FROM e.campaign_id AND l.piece_id IS NOT DISTINCT FROM e.piece_id
         WHERE l.cached
-        """
-    ).fetchone()
-    return float(found[0])
+        """,
+    )
+    return float(found)
 
 
 def prompt_cache_savings(conn: duckdb.DuckDBPyConnection, models: ModelsConfig) -> float:
@@ -182,7 +182,7 @@ def prompt_cache_savings(conn: duckdb.DuckDBPyConnection, models: ModelsConfig) 
 
 def batch_savings(conn: duckdb.DuckDBPyConnection, price_factor: float) -> float:
     """Batch calls are billed at ``price_factor`` × the price; what the same calls would have cost more."""
-    found = conn.execute(
-        "SELECT coalesce(sum(l.cost_usd), 0) FROM llm_calls l JOIN llm_batch_calls b USING (call_id)"
-    ).fetchone()
-    return float(found[0]) * (1 / price_factor - 1)
+    found = scalar(
+        conn, "SELECT coalesce(sum(l.cost_usd), 0) FROM llm_calls l JOIN llm_batch_calls b USING (call_id)"
+    )
+    return float(found) * (1 / price_factor - 1)

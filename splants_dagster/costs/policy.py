@@ -20,6 +20,7 @@ import calendar
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 from splants_dagster.campaigns.briefs import CampaignBrief, LengthTarget
 from splants_dagster.costs.config import ENV_BUDGET, ENV_STRATEGY, BudgetConfig
@@ -62,32 +63,36 @@ class BudgetStatus:
 
     @property
     def remaining_usd(self) -> float | None:
-        return None if not self.limited else self.budget_usd - self.spent_usd
+        return None if not self.budget_usd else self.budget_usd - self.spent_usd
 
     @property
     def spent_pct(self) -> float | None:
-        return None if not self.limited else 100.0 * self.spent_usd / self.budget_usd
+        return None if not self.budget_usd else 100.0 * self.spent_usd / self.budget_usd
 
     @property
     def remaining_pct(self) -> float | None:
-        return None if not self.limited else max(0.0, 100.0 - self.spent_pct)
+        spent = self.spent_pct
+        return None if spent is None else max(0.0, 100.0 - spent)
 
     @property
     def exhausted(self) -> bool:
-        return self.limited and self.spent_usd >= self.budget_usd
+        budget = self.budget_usd
+        return budget is not None and budget != 0 and self.spent_usd >= budget
 
     @property
     def forecast_over(self) -> bool:
-        return self.limited and self.forecast_usd > self.budget_usd
+        budget = self.budget_usd
+        return budget is not None and budget != 0 and self.forecast_usd > budget
 
     @property
     def days_until_exhausted(self) -> float | None:
         """At the current rate; None when nothing is being spent (or there is no limit)."""
-        if not self.limited:
+        remaining = self.remaining_usd
+        if remaining is None:
             return None
         if self.exhausted:
             return 0.0
-        return None if self.rate_usd_per_day <= 0 else self.remaining_usd / self.rate_usd_per_day
+        return None if self.rate_usd_per_day <= 0 else remaining / self.rate_usd_per_day
 
     def as_row(self) -> dict:
         return {
@@ -201,6 +206,8 @@ def _monthly(status: BudgetStatus, config: BudgetConfig) -> Decision:
             spend_limit_usd=0.0,
         )
     left = status.remaining_pct
+    if left is None:  # the callers decide only for a limited budget
+        raise ValueError("no monthly budget: nothing to decide from")
     strategy = tier_for(left, config)
     reason = f"{left:.1f}% of the {money(budget)} monthly budget left ({_band(strategy, config)})"
     pause = status.forecast_over
@@ -244,7 +251,7 @@ def _campaign(spend: CampaignSpend, config: BudgetConfig) -> Decision:
 def _with_economy_measures(decision: Decision, status: BudgetStatus | None, config: BudgetConfig) -> Decision:
     if decision.strategy != "economy":
         return decision
-    extra = {"max_words_cap": config.economy_max_words}
+    extra: dict[str, Any] = {"max_words_cap": config.economy_max_words}
     notes = []
     if config.economy_max_words:
         notes.append(f"long pieces capped at {config.economy_max_words} words")
@@ -338,9 +345,10 @@ def with_recorded(
 def crossed_thresholds(status: BudgetStatus, config: BudgetConfig) -> list[str]:
     """The alert thresholds at or beyond which this month's spend is (``"50"``, ``"80"``, ...), plus
     ``"forecast"`` when the month-end forecast exceeds the budget."""
-    if not status.limited:
+    spent = status.spent_pct
+    if spent is None:  # no limit
         return []
-    out = [f"{t:g}" for t in sorted(config.alert_thresholds_pct) if status.spent_pct >= t]
+    out = [f"{t:g}" for t in sorted(config.alert_thresholds_pct) if spent >= t]
     if status.forecast_over:
         out.append("forecast")
     return out

@@ -1,18 +1,20 @@
-"""Every resource of the project, built once under stable keys.
-
-Core resources are built here. A domain with resources of its own puts them in
-``defs/<domain>/resources.py`` with a ``build_resources(data_dir) -> dict`` function, which
-:func:`build_all_resources` discovers; tests and the CLI use that too, so they see what the UI sees.
+"""The resources every domain shares, built once under stable keys.
 
 - ``project``: the marketer's inputs under the data dir (briefs, brand profile, source files).
 - ``warehouse``: the DuckDB warehouse and the analysts' snapshot (see ``warehouse/store.py``).
-- ``research_web``: the HTTP client research sources are fetched with.
 - ``llm``: the LLM provider (offline by default; real providers switch on by configuration).
+
+Resources only one domain uses live in that folder's ``defs/<domain>/resources.py``. Every such module,
+this one included, has ``build_resources(data_dir)`` (tests and the CLI build them for a data dir, see
+``splants_dagster.definitions.build_all_resources``) and a ``@dg.definitions`` function that
+``load_from_defs_folder`` picks up.
 """
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
@@ -27,27 +29,29 @@ from splants_dagster.campaigns.briefs import (
     load_brand,
     scan_briefs,
 )
-from splants_dagster.costs.guard import CacheAlias, CacheFirstClient, SpendGuard
-from splants_dagster.llm.anthropic_provider import AnthropicProvider
 from splants_dagster.llm.base import Provider
-from splants_dagster.llm.batch import AnthropicBatchAPI, OpenAIBatchAPI
-from splants_dagster.llm.cache import ResponseCache, SnapshotLookup
 from splants_dagster.llm.client import CallContext, LLMClient, StepDeadlineError
-from splants_dagster.llm.journal import CallJournal
-from splants_dagster.llm.offline import OfflineProvider
-from splants_dagster.llm.openai_provider import OpenAIProvider
-from splants_dagster.llm.pricing import (
-    DEFAULT_STRATEGY,
-    STRATEGIES,
-    ModelsConfig,
-    ModelsConfigError,
-    load_models,
-    models_file,
-)
+from splants_dagster.llm.pricing import DEFAULT_STRATEGY, ModelsConfig, ModelsConfigError
 from splants_dagster.llm.retry import RetryPolicy
+from splants_dagster.llm.routing import LLMConfigError, LLMRouter
+from splants_dagster.llm.session import CallPolicy, step_client
 from splants_dagster.paths import DataPaths, default_data_dir
-from splants_dagster.research.analysis import SourceFetcher, http_client
 from splants_dagster.warehouse.store import Warehouse
+
+if TYPE_CHECKING:
+    from splants_dagster.llm.batch import AnthropicBatchAPI, OpenAIBatchAPI
+
+# what the LLM code raises for a configuration or a deadline: an expected failure, shown as its message
+LLM_FAILURES = (LLMConfigError, ModelsConfigError, StepDeadlineError)
+
+
+@contextmanager
+def llm_failures() -> Iterator[None]:
+    """Turns the LLM code's expected errors into a step failure with the same message (no stack trace)."""
+    try:
+        yield
+    except LLM_FAILURES as exc:
+        raise dg.Failure(description=str(exc)) from None
 
 
 class ProjectResource(dg.ConfigurableResource):
@@ -83,16 +87,6 @@ class WarehouseResource(dg.ConfigurableResource):
                 yield conn
 
         return Warehouse(DataPaths.at(self.data_dir), connect=connect, lock_timeout_s=self.lock_timeout_s)
-
-
-class ResearchWebResource(dg.ConfigurableResource):
-    """Reads the sources named in briefs: public http(s) URLs (plus hosts in SPLANTS_SOURCE_ALLOW) and
-    files inside the data dir, under a byte cap and a deadline (docs/research.md)."""
-
-    timeout_s: float = 15.0
-
-    def client(self) -> SourceFetcher:
-        return http_client(self.timeout_s)
 
 
 class LLMResource(dg.ConfigurableResource):
@@ -207,96 +201,53 @@ class LLMResource(dg.ConfigurableResource):
             value = value.get_value()
         return value.strip() if isinstance(value, str) and value.strip() else None
 
+    def router(self) -> LLMRouter:
+        """The routing settings with every secret resolved (see ``llm/routing.py``)."""
+        return LLMRouter(
+            provider=self.provider,
+            openai_api_key=self._value(self.openai_api_key),
+            anthropic_api_key=self._value(self.anthropic_api_key),
+            compatible_api_key=self._value(self.compatible_api_key),
+            base_url=self._value(self.base_url),
+            model=self._value(self.model),
+            openai_base_url=self._value(self.openai_base_url),
+            anthropic_base_url=self._value(self.anthropic_base_url),
+            strategy=self.strategy,
+            timeout_s=self.timeout_s,
+            fallback=self.fallback,
+            premium=self.premium,
+            models_file=self.models_file,
+        )
+
+    def policy(self) -> CallPolicy:
+        return CallPolicy(
+            concurrency=self.concurrency,
+            retry=RetryPolicy(
+                max_attempts=self.max_attempts,
+                base_delay_s=self.backoff_base_s,
+                max_delay_s=self.backoff_max_s,
+                max_retry_after_s=self.max_retry_after_s,
+            ),
+            cache=self.cache,
+            force_refresh=self.force_refresh,
+            deadline_s=self.step_deadline_s or None,
+            progress_every_s=self.progress_every_s,
+        )
+
     def models(self, data_dir: str | None = None) -> ModelsConfig:
-        path = Path(self.models_file) if self.models_file else models_file(data_dir or default_data_dir())
-        try:
-            return load_models(path)
-        except ModelsConfigError as exc:
-            raise dg.Failure(str(exc)) from None
+        with llm_failures():
+            return self.router().models(data_dir)
 
     def configured(self) -> list[str]:
         """The providers with credentials, in the order ``auto`` prefers them."""
-        found = []
-        if self._value(self.base_url):
-            found.append("openai_compatible")
-        if self._value(self.openai_api_key):
-            found.append("openai")
-        if self._value(self.anthropic_api_key):
-            found.append("anthropic")
-        return found
-
-    def _make(self, name: str, strategy: str, models: ModelsConfig) -> Provider:
-        try:
-            if name == "openai_compatible":
-                model = models.model_for(name, strategy, default=self._value(self.model))
-            else:
-                model = models.model_for(name, strategy)
-        except ModelsConfigError as exc:
-            hint = " (set SPLANTS_LLM_MODEL)" if name == "openai_compatible" else ""
-            raise dg.Failure(f"{exc}{hint}") from None
-        price = models.price_of(model)
-        if name != "openai_compatible" and price is None:
-            raise dg.Failure(f"models.yaml has no prices for {name} model {model!r}: add it under 'models'")
-        temperature = price.temperature if price else True
-        if name == "anthropic":
-            return AnthropicProvider(
-                model=model,
-                api_key=self._value(self.anthropic_api_key) or "",
-                base_url=self._value(self.anthropic_base_url),
-                timeout_s=self.timeout_s,
-            )
-        if name == "openai":
-            return OpenAIProvider(
-                model=model,
-                api_key=self._value(self.openai_api_key) or "",
-                base_url=self._value(self.openai_base_url),
-                timeout_s=self.timeout_s,
-                temperature=temperature,
-            )
-        return OpenAIProvider(
-            name="openai_compatible",
-            model=model,
-            api_key=self._value(self.compatible_api_key) or "not-needed",
-            base_url=self._value(self.base_url),
-            timeout_s=self.timeout_s,
-            json_mode=models.provider(name).json_mode,
-            temperature=temperature,
-        )
+        return self.router().configured()
 
     def plan(
         self, strategy: str | None = None, data_dir: str | None = None
     ) -> tuple[Provider, list[Provider], Provider | None]:
         """(primary provider, fallbacks in order, premium partner or None) for ``strategy``."""
-        strategy = strategy or self.strategy
-        if strategy not in STRATEGIES:
-            raise dg.Failure(f"LLM strategy {strategy!r}: must be one of {', '.join(STRATEGIES)}")
-        choices = ("auto", "offline", "openai", "anthropic", "openai_compatible")
-        if self.provider not in choices:
-            raise dg.Failure(f"llm.provider = {self.provider!r}: must be one of {', '.join(choices)}")
-        configured = self.configured()
-        if self.provider == "offline" or (self.provider == "auto" and not configured):
-            return OfflineProvider(), [], None
-        if self.provider != "auto" and self.provider not in configured:
-            needs = {
-                "openai": "OPENAI_API_KEY",
-                "anthropic": "ANTHROPIC_API_KEY",
-                "openai_compatible": "SPLANTS_LLM_BASE_URL",
-            }
-            raise dg.Failure(f"llm.provider = {self.provider!r} but {needs[self.provider]} is not set")
-        order = (
-            configured
-            if self.provider == "auto"
-            else [self.provider] + [p for p in configured if p != self.provider]
-        )
-        premium = self.premium and strategy == "quality" and {"openai", "anthropic"} <= set(configured)
-        if premium:
-            # the two drafters first (the primary, openai unless chosen otherwise, also merges)
-            pair = [p for p in order if p in ("openai", "anthropic")]
-            order = pair + [p for p in order if p not in pair]
-        models = self.models(data_dir)
-        providers = [self._make(name, strategy, models) for name in order]
-        partner = providers[1] if premium else None
-        return providers[0], providers[1:] if self.fallback else [], partner
+        with llm_failures():
+            return self.router().plan(strategy, data_dir)
 
     def provider_impl(self, strategy: str | None = None) -> Provider:
         return self.plan(strategy)[0]
@@ -304,21 +255,8 @@ class LLMResource(dg.ConfigurableResource):
     def label(self, strategy: str | None = None, premium: bool | None = None) -> str:
         """What generates the text, for asset metadata and the UI (never a key). ``premium=False``: premium
         mode paused (see :meth:`client`)."""
-        strategy = strategy or self.strategy
-        primary, fallbacks, partner = self.plan(strategy)
-        if premium is False:
-            partner = None
-        if primary.is_offline:
-            return "offline (no LLM API key configured: deterministic template writer, not a language model)"
-        parts = [f"{primary.name}/{primary.model} (strategy {strategy})"]
-        if partner is not None:
-            parts.append(
-                f"premium: {primary.name}/{primary.model} and {partner.name}/{partner.model} draft, "
-                f"{primary.name} merges"
-            )
-        if fallbacks:
-            parts.append("fallback: " + ", ".join(f"{p.name}/{p.model}" for p in fallbacks))
-        return "; ".join(parts)
+        with llm_failures():
+            return self.router().label(strategy, premium)
 
     @contextmanager
     def client(
@@ -330,120 +268,45 @@ class LLMResource(dg.ConfigurableResource):
         strategy: str | None = None,
         premium: bool | None = None,
         spend_limit_usd: float | None = None,
-    ):
+    ) -> Iterator[LLMClient]:
         """An :class:`LLMClient` for one step; ``strategy`` (economy | balanced | quality) picks the models
         and lands on every ledger row. Cost control (docs/costs.md): ``premium=False`` pauses premium
         multi-model mode; ``spend_limit_usd`` refuses further calls once the step has spent that much; in
         economy a reply a higher tier already paid for is reused from the response cache."""
-        strategy = strategy or self.strategy
-        primary, fallbacks, partner = self.plan(strategy, warehouse.data_dir)
-        if premium is False:
-            partner = None
-        paths = DataPaths.at(warehouse.data_dir)
-        models = self.models(warehouse.data_dir)
-        cache = None
-        if self.cache and not primary.is_offline:
-            cache = ResponseCache(
-                paths.journal_dir, SnapshotLookup(warehouse.store()), read=not self.force_refresh
-            )
-        with CallJournal(paths.journal_dir) as journal:
-            if spend_limit_usd is not None:
-                guard = SpendGuard(spend_limit_usd, journal)
-                wrapped: dict[int, Provider] = {}  # the premium partner is also the first fallback: wrap once
-
-                def wrap(p: Provider | None) -> Provider | None:
-                    return None if p is None else wrapped.setdefault(id(p), guard.wrap(p))
-
-                primary, partner = wrap(primary), wrap(partner)
-                fallbacks = [wrap(p) for p in fallbacks]
-            economy = strategy == "economy" and cache is not None
-            client = (CacheFirstClient if economy else LLMClient)(
-                primary,
-                journal,
-                CallContext(campaign_id=campaign_id, asset=asset, run_id=run_id, strategy=strategy),
-                price=models.cost,
-                concurrency=self.concurrency,
-                fallbacks=fallbacks,
-                retry=RetryPolicy(
-                    max_attempts=self.max_attempts,
-                    base_delay_s=self.backoff_base_s,
-                    max_delay_s=self.backoff_max_s,
-                    max_retry_after_s=self.max_retry_after_s,
-                ),
-                cache=cache,
-                premium_partner=partner,
-                deadline_s=self.step_deadline_s or None,
-                progress_every_s=self.progress_every_s,
+        context = CallContext(
+            campaign_id=campaign_id, asset=asset, run_id=run_id, strategy=strategy or self.strategy
+        )
+        with (
+            llm_failures(),
+            step_client(
+                self.router(),
+                self.policy(),
+                warehouse.data_dir,
+                warehouse.store,
+                context,
+                premium=premium,
+                spend_limit_usd=spend_limit_usd,
                 # captured into the run's event log inside a step; plain Python logging elsewhere
                 log=dg.get_dagster_logger(),
-                **({"alternates": self._higher_tiers(primary, models)} if economy else {}),
-            )
-            try:
-                yield client
-            except StepDeadlineError as exc:  # an expected failure: its message, without a stack trace
-                raise dg.Failure(description=str(exc)) from None
-            finally:
-                client.close()
+            ) as client,
+        ):
+            yield client
 
-    def _higher_tiers(self, primary: Provider, models: ModelsConfig) -> list[CacheAlias]:
-        """The primary provider's quality and balanced models, whose cached replies economy may reuse."""
-        found = []
-        for tier in ("quality", "balanced"):
-            model = models.provider(primary.name).strategies.get(tier)
-            if model and model != primary.model and all(a.model != model for a in found):
-                found.append(CacheAlias(primary.name, model))
-        return found
-
-    def batch_api(self, provider: str, timeout_s: float = 60.0) -> OpenAIBatchAPI | AnthropicBatchAPI:
+    def batch_api(self, provider: str, timeout_s: float = 60.0) -> "OpenAIBatchAPI | AnthropicBatchAPI":
         """The batch API of ``provider`` (openai | anthropic) with this resource's key and endpoint."""
-        if provider == "openai" and self._value(self.openai_api_key):
-            return OpenAIBatchAPI(
-                api_key=self._value(self.openai_api_key) or "",
-                base_url=self._value(self.openai_base_url),
-                timeout_s=min(self.timeout_s, timeout_s),
-            )
-        if provider == "anthropic" and self._value(self.anthropic_api_key):
-            return AnthropicBatchAPI(
-                api_key=self._value(self.anthropic_api_key) or "",
-                base_url=self._value(self.anthropic_base_url),
-                timeout_s=min(self.timeout_s, timeout_s),
-            )
-        raise dg.Failure(f"no batch API for LLM provider {provider!r} (configured: {self.configured()})")
+        with llm_failures():
+            return self.router().batch_api(provider, timeout_s)
 
 
-def build_resources(data_dir: str | Path | None = None) -> dict[str, dg.ConfigurableResource]:
+def build_resources(data_dir: str | Path | None = None) -> dict[str, Any]:
     root = str(Path(data_dir).resolve()) if data_dir else str(default_data_dir())
     return {
         "project": ProjectResource(data_dir=root),
         "warehouse": WarehouseResource(data_dir=root),
-        "research_web": ResearchWebResource(),
         "llm": LLMResource.from_env(),
     }
 
 
-def build_all_resources(data_dir: str | Path | None = None) -> dict[str, dg.ConfigurableResource]:
-    import importlib
-    import pkgutil
-
-    import splants_dagster.defs as defs_pkg
-
-    resources = build_resources(data_dir)
-    for info in sorted(pkgutil.iter_modules(defs_pkg.__path__), key=lambda m: m.name):
-        if not info.ispkg:
-            continue
-        try:
-            module = importlib.import_module(f"{defs_pkg.__name__}.{info.name}.resources")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"{defs_pkg.__name__}.{info.name}.resources":
-                continue
-            raise
-        for key, resource in module.build_resources(data_dir).items():
-            if key in resources:
-                raise ValueError(f"resource key {key!r} is built twice ({info.name})")
-            resources[key] = resource
-    return resources
-
-
 @dg.definitions
 def resources() -> dg.Definitions:
-    return dg.Definitions(resources=build_all_resources())
+    return dg.Definitions(resources=build_resources())

@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
-import pandas as pd
 
 from splants_dagster.warehouse.store import dict_rows, insert_frame, transaction
 
@@ -67,8 +66,11 @@ def two_proportion_z(x1: int, n1: int, x2: int, n2: int) -> tuple[float, float]:
     return z, math.erfc(abs(z) / math.sqrt(2))
 
 
-def _enough(x: int | None, n: int | None, cfg: ABConfig) -> bool:
-    return bool(n) and x is not None and x >= cfg.min_events and n - x >= cfg.min_events
+def _testable(x: int | None, n: int | None, cfg: ABConfig) -> tuple[int, int] | None:
+    """(events, impressions) of an arm with enough events and non-events to test; None otherwise."""
+    if n and x is not None and x >= cfg.min_events and n - x >= cfg.min_events:
+        return x, n
+    return None
 
 
 def _as_date(value: Any) -> dt.date | None:
@@ -78,6 +80,8 @@ def _as_date(value: Any) -> dt.date | None:
         return value.date()
     if isinstance(value, dt.date):
         return value
+    import pandas as pd
+
     return pd.Timestamp(value).date()
 
 
@@ -87,8 +91,9 @@ def horizon(pair: Mapping[str, Any], cfg: ABConfig, today: dt.date | None) -> st
     if n_c >= cfg.min_impressions and n_v >= cfg.min_impressions:
         return "sample_size"
     firsts = [_as_date(pair.get(k)) for k in ("first_date_control", "first_date_variant")]
-    if today is not None and all(firsts):
-        started = max(firsts)  # type: ignore[type-var]
+    known = [d for d in firsts if d is not None]
+    if today is not None and len(known) == len(firsts):
+        started = max(known)
         if today >= started + dt.timedelta(days=cfg.max_days):
             return "window_end"
     return None
@@ -156,9 +161,11 @@ def _decide_pair(
     if reached is None:
         return row
     row.update(horizon_reached_by=reached, decided_at=decided_at, decision="insufficient_data")
-    if _enough(x_c, n_c, cfg) and _enough(x_v, n_v, cfg):
-        _z, p = two_proportion_z(x_c, n_c, x_v, n_v)
-        rate_c, rate_v = x_c / n_c, x_v / n_v
+    control_arm, variant_arm = _testable(x_c, n_c, cfg), _testable(x_v, n_v, cfg)
+    if control_arm is not None and variant_arm is not None:
+        (events_c, shown_c), (events_v, shown_v) = control_arm, variant_arm
+        _z, p = two_proportion_z(events_c, shown_c, events_v, shown_v)
+        rate_c, rate_v = events_c / shown_c, events_v / shown_v
         row["p_value"] = p
         row["lift"] = (rate_v / rate_c - 1) if rate_c else None
         row["significant"] = p < alpha
@@ -219,6 +226,8 @@ def load_recorded(conn: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], dict
 
 def store_results(conn: duckdb.DuckDBPyConnection, results: list[dict[str, Any]]) -> None:
     """``ab_results`` becomes ``results`` (one transaction); recorded decisions are carried unchanged."""
+    import pandas as pd
+
     with transaction(conn):
         conn.execute("DELETE FROM ab_results")
         insert_frame(conn, "ab_results", pd.DataFrame(results))

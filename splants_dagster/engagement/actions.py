@@ -64,12 +64,12 @@ def boost_copy(piece: Mapping[str, Any], rules: Sequence[str]) -> str:
     first = next(iter(sentences(body)), body)[:280]
     cta = (piece.get("cta") or "").strip()
     tags = [t for t in (piece.get("hashtags") or []) if t][: HASHTAG_RULES[platform].max_count]
-    rules = set(rules)
-    if rules & RESONANCE_RULES:
+    broken = set(rules)
+    if broken & RESONANCE_RULES:
         topic = title or first
         opener = f"Quick question: what would make {topic.rstrip('.!?')} worth your time?"
         parts = [opener, first if first != topic else "", cta]
-    elif rules & LANDING_RULES:
+    elif broken & LANDING_RULES:
         parts = [f"The short version: {first}", title and f"More in “{title}”.", cta]
     else:
         parts = [f"In case you missed it: {title or first}", first if title else "", cta]

@@ -1,10 +1,11 @@
 """Readers for the engagement numbers of items this system published, one per platform API.
 
-Each ``fetch_*`` takes an ``httpx.Client``, a base URL (overridable, so tests point it at a loopback
-server speaking the real wire format) and credentials, and returns a :class:`Pull`: the running totals
-per remote id (a cumulative snapshot) and an error per id that could not be read. A refused credential
-or a rate limit stops that platform's pull (one error for every id) instead of hammering the API.
-Credentials are never put in an error message.
+Each ``fetch_*`` takes the platform's :class:`~splants_dagster.http.api.ApiClient` (the one client per
+platform, built by its account in ``splants_dagster/http/accounts.py`` and also used to publish: base
+URL, credentials, timeouts) and returns a :class:`Pull`: the running totals per remote id (a cumulative
+snapshot) and an error per id that could not be read. A refused credential or a rate limit stops that
+platform's pull (one error for every id) instead of hammering the API. Every error message goes through
+the client's redactor, so a credential echoed by an API never reaches the warehouse or a log.
 
 Response shapes (the fields read):
 - X API v2 ``GET /2/tweets?ids=..&tweet.fields=public_metrics``: ``data[].public_metrics``
@@ -32,6 +33,10 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+
+from splants_dagster.http.api import ApiClient
+from splants_dagster.http.redact import Redactor
+from splants_dagster.http.retry import retry_after_seconds
 
 Counters = dict[str, int | None]
 
@@ -67,7 +72,8 @@ def _check(response: httpx.Response, platform: str, remote_id: str | None = None
     if response.status_code in (401, 403):
         raise StopPull(f"{platform}: HTTP {response.status_code} (check the access token and its scopes)")
     if response.status_code == 429:
-        retry = response.headers.get("retry-after") or response.headers.get("x-rate-limit-reset") or "?"
+        wait = retry_after_seconds(response.headers)
+        retry = "?" if wait is None else f"{wait:g} s"
         raise StopPull(f"{platform}: rate limited (HTTP 429, retry after {retry})")
     if response.status_code == 404 and remote_id is not None:
         return None
@@ -81,9 +87,9 @@ def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
 
 
 @contextmanager
-def _pulling(ids: Sequence[str]) -> Iterator[Pull]:
+def _pulling(ids: Sequence[str], redact: Redactor) -> Iterator[Pull]:
     """The pull of ``ids``: when the platform refuses us as a whole or cannot be reached, every id not
-    read by then gets that error."""
+    read by then gets that error. Every error is redacted of the client's secrets."""
     pull = Pull()
     try:
         yield pull
@@ -91,6 +97,8 @@ def _pulling(ids: Sequence[str]) -> Iterator[Pull]:
         pull.fail_all(ids, str(stop))
     except httpx.TransportError as exc:
         pull.fail_all(ids, f"cannot reach the API: {type(exc).__name__}")
+    finally:
+        pull.errors = {rid: redact(message) for rid, message in pull.errors.items()}
 
 
 def _read_each(
@@ -125,15 +133,13 @@ def x_counters(tweet: dict[str, Any]) -> Counters:
     }
 
 
-def fetch_x(client: httpx.Client, base_url: str, token: str, ids: Sequence[str]) -> Pull:
-    headers = {"Authorization": f"Bearer {token}"}
-    with _pulling(ids) as pull:
+def fetch_x(api: ApiClient, ids: Sequence[str]) -> Pull:
+    with _pulling(ids, api.redact) as pull:
         for chunk in _chunks(list(ids), 100):
             body = _check(
-                client.get(
-                    f"{base_url.rstrip('/')}/2/tweets",
+                api.get(
+                    "/2/tweets",
                     params={"ids": ",".join(chunk), "tweet.fields": "public_metrics,created_at"},
-                    headers=headers,
                 ),
                 "x",
             )
@@ -180,21 +186,9 @@ def _restli_list(urns: Sequence[str]) -> str:
     return "List(" + ",".join(quote(u, safe="") for u in urns) + ")"
 
 
-def fetch_linkedin(
-    client: httpx.Client,
-    base_url: str,
-    token: str,
-    version: str,
-    urns: Sequence[str],
-    organization_urn: str | None = None,
-) -> Pull:
-    base = base_url.rstrip("/")
-    headers = {
-        "Authorization": f"Bearer {token}",
-        "LinkedIn-Version": version,
-        "X-Restli-Protocol-Version": "2.0.0",
-    }
-    with _pulling(urns) as pull:
+def fetch_linkedin(api: ApiClient, urns: Sequence[str], organization_urn: str | None = None) -> Pull:
+    """Likes and comments of each post; with ``organization_urn``, also its share statistics."""
+    with _pulling(urns, api.redact) as pull:
         stats: dict[str, dict[str, Any]] = {}
         if organization_urn:
             for kind, param in (("share", "shares"), ("ugcPost", "ugcPosts")):
@@ -204,23 +198,14 @@ def fetch_linkedin(
                         "q=organizationalEntity&organizationalEntity="
                         f"{quote(organization_urn, safe='')}&{param}={_restli_list(chunk)}"
                     )
-                    body = _check(
-                        client.get(
-                            f"{base}/rest/organizationalEntityShareStatistics?{query}", headers=headers
-                        ),
-                        "linkedin",
-                    )
+                    body = _check(api.get(f"/rest/organizationalEntityShareStatistics?{query}"), "linkedin")
                     for element in (body or {}).get("elements") or []:
                         urn = element.get("share") or element.get("ugcPost")
                         if urn:
                             stats[urn] = element.get("totalShareStatistics") or {}
 
         def read(urn: str) -> Counters | None:
-            social = _check(
-                client.get(f"{base}/rest/socialActions/{quote(urn, safe='')}", headers=headers),
-                "linkedin",
-                urn,
-            )
+            social = _check(api.get(f"/rest/socialActions/{quote(urn, safe='')}"), "linkedin", urn)
             if social is None and urn not in stats:
                 return None
             return linkedin_counters(social, stats.get(urn))
@@ -233,44 +218,37 @@ def fetch_linkedin(
 
 
 def fetch_wordpress(
-    client: httpx.Client,
     post_ids: Sequence[str],
-    stats_base_url: str | None = None,
-    site: str | None = None,
-    stats_token: str | None = None,
-    rest_base_url: str | None = None,
-    user: str | None = None,
-    app_password: str | None = None,
+    *,
+    site: ApiClient | None = None,
+    stats: ApiClient | None = None,
+    stats_site: str | None = None,
 ) -> Pull:
-    """Views from the WordPress.com/Jetpack stats API (when a site and token are configured) and the
-    comment count from the site's own REST API (when its URL is configured)."""
+    """Views from the WordPress.com/Jetpack stats API (``stats`` for the site ``stats_site``) and the
+    comment count from the site's own REST API (``site``), each when configured."""
 
     def read(post_id: str) -> Counters | None:
         views = comments = None
-        if stats_base_url and site and stats_token:
+        if stats is not None and stats_site:
             body = _check(
-                client.get(
-                    f"{stats_base_url.rstrip('/')}/rest/v1.1/sites/{quote(site, safe='')}/stats/post/{post_id}",
-                    headers={"Authorization": f"Bearer {stats_token}"},
-                ),
+                stats.get(f"/rest/v1.1/sites/{quote(stats_site, safe='')}/stats/post/{post_id}"),
                 "wordpress",
                 post_id,
             )
             views = _int(body.get("views")) if body else None
-        if rest_base_url:
-            auth = (user, app_password) if user and app_password else None
-            response = client.get(
-                f"{rest_base_url.rstrip('/')}/wp-json/wp/v2/comments",
-                params={"post": post_id, "per_page": 1},
-                auth=auth,
-            )
+        if site is not None:
+            response = site.get("/comments", params={"post": post_id, "per_page": 1})
             if _check(response, "wordpress", post_id) is not None:
                 comments = _int(response.headers.get("x-wp-total"))
         if views is None and comments is None:
             return None
         return {"impressions": views, "comments": comments, "engagements": comments}
 
-    with _pulling(post_ids) as pull:
+    redact = Redactor()
+    for client in (site, stats):
+        if client is not None:
+            redact.add(*client.redact.secrets)
+    with _pulling(post_ids, redact) as pull:
         _read_each(pull, "wordpress", post_ids, read, "no stats for this post")
     return pull
 
@@ -295,22 +273,12 @@ def mailchimp_counters(report: dict[str, Any]) -> Counters:
     }
 
 
-def mailchimp_base_url(api_key: str) -> str:
-    """``https://<dc>.api.mailchimp.com`` from the data-centre suffix of the key (``...-us21``)."""
-    dc = api_key.rsplit("-", 1)[-1] if "-" in api_key else "us1"
-    return f"https://{dc}.api.mailchimp.com"
-
-
-def fetch_mailchimp(client: httpx.Client, base_url: str, api_key: str, campaign_ids: Sequence[str]) -> Pull:
+def fetch_mailchimp(api: ApiClient, campaign_ids: Sequence[str]) -> Pull:
     def read(cid: str) -> Counters | None:
-        body = _check(
-            client.get(f"{base_url.rstrip('/')}/3.0/reports/{cid}", auth=("splants", api_key)),
-            "mailchimp",
-            cid,
-        )
+        body = _check(api.get(f"/reports/{cid}"), "mailchimp", cid)
         return None if body is None else mailchimp_counters(body)
 
-    with _pulling(campaign_ids) as pull:
+    with _pulling(campaign_ids, api.redact) as pull:
         _read_each(pull, "mailchimp", campaign_ids, read, "report not found (404)")
     return pull
 
@@ -334,21 +302,11 @@ def hubspot_counters(email: dict[str, Any]) -> Counters:
     }
 
 
-def fetch_hubspot(client: httpx.Client, base_url: str, token: str, email_ids: Sequence[str]) -> Pull:
-    headers = {"Authorization": f"Bearer {token}"}
-
+def fetch_hubspot(api: ApiClient, email_ids: Sequence[str]) -> Pull:
     def read(eid: str) -> Counters | None:
-        body = _check(
-            client.get(
-                f"{base_url.rstrip('/')}/marketing/v3/emails/{eid}",
-                params={"includeStats": "true"},
-                headers=headers,
-            ),
-            "hubspot",
-            eid,
-        )
+        body = _check(api.get(f"/marketing/v3/emails/{eid}", params={"includeStats": "true"}), "hubspot", eid)
         return None if body is None else hubspot_counters(body)
 
-    with _pulling(email_ids) as pull:
+    with _pulling(email_ids, api.redact) as pull:
         _read_each(pull, "hubspot", email_ids, read, "email not found (404)")
     return pull

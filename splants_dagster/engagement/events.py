@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported where a frame is built: not on every code location load (issue #17)
+    import pandas as pd
 
 COUNTERS: tuple[str, ...] = (
     "impressions",
@@ -80,4 +81,6 @@ def short_hash(*parts: object, length: int = 16) -> str:
 
 def rows_frame(rows: Iterable[Mapping[str, Any]], columns: tuple[str, ...]) -> pd.DataFrame:
     """Rows (dicts) as a DataFrame of exactly ``columns`` (missing keys: None), for a typed bulk insert."""
+    import pandas as pd
+
     return pd.DataFrame([{c: r.get(c) for c in columns} for r in rows], columns=list(columns), dtype=object)

@@ -521,8 +521,8 @@ def validate(mapped: Mapped, ctx: LoadContext, preset: str) -> dict[str, Any]:
         day = utc(day_value).date()
     elif isinstance(day_value, dt.date):
         day = day_value
-    elif day_value is not None:
-        day = parse_time("date", day_value).date()
+    elif (parsed := parse_time("date", day_value)) is not None:
+        day = parsed.date()
     elif observed is not None:
         day = observed.date()
     else:
@@ -562,7 +562,7 @@ def validate(mapped: Mapped, ctx: LoadContext, preset: str) -> dict[str, Any]:
         if impressions is not None and value is not None and value > impressions:
             raise RowError("impossible_value", f"impossible: {name} ({value}) > impressions ({impressions})")
     if counters["engagements"] is None:
-        parts = [counters[c] for c in ("likes", "comments", "shares", "clicks") if counters[c] is not None]
+        parts = [v for c in ("likes", "comments", "shares", "clicks") if (v := counters[c]) is not None]
         counters["engagements"] = sum(parts) if parts else None
 
     cumulative = _bool(f.get("cumulative"))
@@ -669,7 +669,9 @@ def parse_file(
     result.total = stream.count
     result.quarantined.sort(key=lambda q: q["line"])
     if not result.loaded:
-        first = result.quarantined[0] if result.quarantined else {"line": 1, "reason": "no rows"}
+        first: dict[str, Any] = (
+            result.quarantined[0] if result.quarantined else {"line": 1, "reason": "no rows"}
+        )
         raise FileRejected(
             str(path), first["line"], first["reason"], result.bad, result.total, result.quarantined, name
         )

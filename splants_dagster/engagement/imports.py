@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pandas as pd
 
 from splants_dagster.engagement.events import EVENT_COLUMNS, FILE_ROWS_TABLE, POST_COLUMNS, rows_frame
 from splants_dagster.engagement.files import (
@@ -98,6 +97,8 @@ class FileSpill:
             self._conn.execute(statement)
 
     def __call__(self, chunk: ParsedChunk) -> None:
+        import pandas as pd
+
         assert self._conn is not None
         db = self.path.stem
         insert_frame(self._conn, f"{db}.file_rows", rows_frame(chunk.rows, EVENT_COLUMNS))
@@ -234,6 +235,8 @@ class FileBatch:
         self._record_load(conn, path, pf.preset, pf.total, pf.loaded, pf.bad, low, high)
 
     def _record_rejected(self, conn, path: Path, err: FileRejected, loaded: Mapping[str, Mapping[str, Any]]):
+        import pandas as pd
+
         rel = relative(self.inbox, path)
         self._replace_quarantine(conn, path, rel)
         if path not in self.spills:
@@ -312,7 +315,8 @@ def parse_files(
     """Parse and validate every target with ``preset`` (default: its folder's, else detected), streaming
     each file's rows into a scratch spill file (call :meth:`FileBatch.close` when done); a file with no
     usable row is rejected, not raised."""
-    batch = FileBatch(inbox, now, scratch=tempfile.TemporaryDirectory(prefix="splants-import-"))
+    scratch = tempfile.TemporaryDirectory(prefix="splants-import-")
+    batch = FileBatch(inbox, now, scratch=scratch)
     for path in targets:
         ctx = LoadContext(
             source_file=relative(inbox, path),
@@ -322,7 +326,7 @@ def parse_files(
             remote_ids=remote_ids,
             last_date=now.date() + dt.timedelta(days=1),
         )
-        spill = FileSpill(Path(batch.scratch.name) / f"spill_{len(batch.spills)}.duckdb")
+        spill = FileSpill(Path(scratch.name) / f"spill_{len(batch.spills)}.duckdb")
         batch.spills[path] = spill.path
         try:
             batch.parsed.append((path, parse_file(path, ctx, preset or preset_for(inbox, path), spill)))

@@ -213,7 +213,8 @@ def _fill_from_total(fields: dict[str, Any], total: Any) -> None:
 
 
 def _map_facebook(records: list[tuple[int, str, Record]], ctx: MapContext) -> Iterator[Mapped]:
-    times = facebook_post_times([(line, *(r.get(c) for c in FB_TIME)) for line, _, r in records])
+    month, weekday, hour = FB_TIME
+    times = facebook_post_times([(line, r.get(month), r.get(weekday), r.get(hour)) for line, _, r in records])
     for line, raw, record in records:
         when = times.get(line)
         fields: dict[str, Any] = {target: _get(record, col) for target, col in FB.items()}
@@ -284,6 +285,7 @@ def _each(
 
 
 def _map_x_record(line: int, raw: str, record: Record, ctx: MapContext) -> Mapped:
+    fields: dict[str, Any]
     if "public_metrics" in record:  # a saved X API v2 tweet object
         counters = apis.x_counters(record)
         fields = {k: v for k, v in counters.items()}
@@ -325,6 +327,7 @@ MAILCHIMP_CSV = {
 
 
 def _map_mailchimp_record(line: int, raw: str, record: Record, ctx: MapContext) -> Mapped:
+    fields: dict[str, Any]
     if "emails_sent" in record:  # a saved Mailchimp API report object
         fields = dict(apis.mailchimp_counters(record))
         fields["external_id"] = _get(record, "id")

@@ -12,10 +12,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pandas as pd
 
 from splants_dagster.engagement.events import (
     EVENT_COLUMNS,
@@ -25,8 +24,13 @@ from splants_dagster.engagement.events import (
     rows_frame,
 )
 from splants_dagster.engagement.measure import Measured, post_rows
-from splants_dagster.engagement.simulator import Simulator
-from splants_dagster.warehouse.store import insert_frame, transaction
+from splants_dagster.warehouse.store import insert_frame, scalar, transaction
+
+if TYPE_CHECKING:
+    from splants_dagster.engagement.simulator import Simulator  # numpy: loaded by the caller that simulates
+
+if TYPE_CHECKING:  # pandas is imported where a frame is built: not on every code location load (issue #17)
+    import pandas as pd
 
 # nothing real went out for these: outbox files, dry runs (their time: when it happened or was planned)
 SIMULATED_PIECES_SQL = """
@@ -74,10 +78,11 @@ class EventsBuild:
             by_source = self._write_events(conn)
         with transaction(conn):
             self._write_references(conn)
-        quarantined = conn.execute(
+        quarantined = scalar(
+            conn,
             "SELECT count(*) FROM engagement_quarantine WHERE event_date BETWEEN ? AND ?",
             [self.start, self.end],
-        ).fetchone()[0]
+        )
         return by_source, quarantined
 
     def _write_events(self, conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -111,6 +116,8 @@ class EventsBuild:
         )
 
     def _write_references(self, conn: duckdb.DuckDBPyConnection) -> None:
+        import pandas as pd
+
         if self.measured.bad:
             conn.execute(
                 "DELETE FROM engagement_quarantine WHERE event_date = $today AND list_contains($answered, source)",

@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from splants_dagster.engagement.events import short_hash
 
@@ -90,7 +90,8 @@ def robust_z(value: float, center: float, mad: float) -> float | None:
     return ROBUST_Z_CONSTANT * (value - center) / mad
 
 
-def _ok(x: Any) -> bool:
+def _ok(x: Any) -> TypeGuard[float]:
+    """A metric that is present: not None and not NaN (metrics rows hold numbers or NULLs)."""
     return x is not None and not (isinstance(x, float) and math.isnan(x))
 
 

@@ -32,17 +32,27 @@ import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from splants_dagster.engagement.events import COUNTERS, EVENT_COLUMNS, POST_COLUMNS
 from splants_dagster.engagement.features import text_features
+from splants_dagster.engagement.simulation_mode import (  # noqa: F401  (re-exported)
+    DEFAULT_SEED,
+    MARKER_NAME,
+    MODES,
+    REAL_ENGAGEMENT_SQL,
+    marker_path,
+    read_marker,
+    should_simulate,
+    write_marker,
+)
+
+if TYPE_CHECKING:  # pandas is imported where a frame is built: not on every code location load (issue #17)
+    import pandas as pd
 
 LIFETIME_HOURS = 7 * 24
-DEFAULT_SEED = 20261207
 ANOMALY_RATE = 0.012
 SOURCE = "simulator"
 
@@ -322,16 +332,17 @@ class Simulator:
         weights = np.exp(-k * np.log(2) / p.half_life_h) * np.array(p.activity)[hours]
         return weights / weights.sum()
 
-    def series(self, post: SimPost, rng: np.random.Generator) -> dict[str, np.ndarray]:
-        """Hourly increments for the post's 7-day life (arrays of length 168)."""
+    def series(self, post: SimPost, rng: np.random.Generator) -> dict[str, np.ndarray | None]:
+        """Hourly increments for the post's 7-day life (arrays of length 168; None for a counter the
+        platform does not have: opens outside email, bounces where there is no bounce rate)."""
         e = self.expected(post, rng)
         p = self.profiles[post.platform]
         w = self._weights(post)
         n = LIFETIME_HOURS
         if post.platform == "email":
             sent = int(rng.poisson(e["impressions"]))
-            bounces = int(rng.binomial(sent, e["bounce"] or 0.0))
-            delivered = sent - bounces
+            bounced = int(rng.binomial(sent, e["bounce"] or 0.0))
+            delivered = sent - bounced
             opens = rng.multinomial(int(rng.binomial(delivered, e["interaction"])), w)
             clicks = rng.multinomial(int(rng.binomial(delivered, e["click"])), w)
             impressions = np.zeros(n, dtype=np.int64)
@@ -339,7 +350,7 @@ class Simulator:
             reach = np.zeros(n, dtype=np.int64)
             reach[0] = delivered
             bounce_arr = np.zeros(n, dtype=np.int64)
-            bounce_arr[0] = bounces
+            bounce_arr[0] = bounced
             zeros = np.zeros(n, dtype=np.int64)
             return {
                 "impressions": impressions,
@@ -380,7 +391,7 @@ class Simulator:
 
     @staticmethod
     def _keep(
-        post: SimPost, series: dict[str, np.ndarray], start: dt.date, end: dt.date, until: dt.datetime
+        post: SimPost, series: dict[str, np.ndarray | None], start: dt.date, end: dt.date, until: dt.datetime
     ) -> tuple[np.ndarray, np.ndarray]:
         """The hour starts (datetime64[h], UTC) of the post's life and which of them to emit."""
         first = post.published_at.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0, tzinfo=None)
@@ -388,18 +399,22 @@ class Simulator:
         days = hours.astype("datetime64[D]")
         limit = np.datetime64(until.astimezone(dt.UTC).replace(tzinfo=None), "h")
         keep = (days >= np.datetime64(start)) & (days <= np.datetime64(end)) & (hours <= limit)
-        keep &= (series["impressions"] + series["engagements"]) > 0
+        impressions, engagements = series["impressions"], series["engagements"]
+        assert impressions is not None and engagements is not None  # every platform has both
+        keep &= (impressions + engagements) > 0
         return hours, keep
 
     def frame(
         self,
-        chunks: list[tuple[SimPost, dict[str, np.ndarray]]],
+        chunks: list[tuple[SimPost, dict[str, np.ndarray | None]]],
         start: dt.date,
         end: dt.date,
         until: dt.datetime,
         loaded_at: dt.datetime,
     ) -> pd.DataFrame | None:
         """One DataFrame (engagement_events columns) for many posts' hourly series."""
+        import pandas as pd
+
         parts: dict[str, list] = {name: [] for name in ("hours", "post", *COUNTERS)}
         masks: dict[str, list] = {"opens": [], "bounces": []}
         for index, (post, series) in enumerate(chunks):
@@ -477,6 +492,8 @@ class Simulator:
         ``pieces``: our dry-run pieces, dicts with piece_id, platform, content_type, published_at and
         text (features are computed from the text).
         """
+        import pandas as pd
+
         frames: list[pd.DataFrame] = []
         posts: list[SimPost] = []
         for day, day_posts, frame in self.iter_history(start, end, until, loaded_at):
@@ -595,55 +612,7 @@ def _text(rng: np.random.Generator, words: int, question: bool, cta: bool, tags:
 
 # ------------------------------------------------------------------------------- when it runs, clearing
 
-MODES = ("auto", "on", "off")
-MARKER_NAME = "engagement_simulator.json"  # under the warehouse dir: written by `simulate --clear`
-
-# real engagement exists: a non-simulated metrics row or post, or an imported file with loaded rows
-REAL_ENGAGEMENT_SQL = """
-SELECT (EXISTS (SELECT 1 FROM engagement_metrics WHERE NOT coalesce(is_demo, false))
-        OR EXISTS (SELECT 1 FROM engagement_posts WHERE NOT coalesce(is_demo, false))
-        OR EXISTS (SELECT 1 FROM engagement_file_loads WHERE coalesce(rows_loaded, 0) > 0)) AS real
-"""
-
-
-def marker_path(warehouse_dir: Path) -> Path:
-    return Path(warehouse_dir) / MARKER_NAME
-
-
-def read_marker(warehouse_dir: Path) -> dict[str, Any] | None:
-    path = marker_path(warehouse_dir)
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def write_marker(warehouse_dir: Path, body: dict[str, Any]) -> Path:
-    path = marker_path(warehouse_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(body, indent=2, default=str), encoding="utf-8")
-    tmp.replace(path)
-    return path
-
-
-def should_simulate(mode: str, real_engagement: bool, cleared: bool) -> tuple[bool, str]:
-    """Whether the simulator adds demo engagement, and why (for metadata and sensor skip reasons).
-
-    ``auto`` (default): only on a fresh install, i.e. while no real engagement exists and the demo
-    history was never cleared with ``splants engagement simulate --clear``; ``on``: always (a demo
-    machine); ``off``: never."""
-    if mode not in MODES:
-        raise ValueError(f"simulator mode must be one of {', '.join(MODES)}, not {mode!r}")
-    if mode == "off":
-        return False, "off (SPLANTS_SIMULATE_ENGAGEMENT=off)"
-    if mode == "on":
-        return True, "on (SPLANTS_SIMULATE_ENGAGEMENT=on; demo data, is_demo = true)"
-    if real_engagement:
-        return False, "off (auto: real engagement exists; demo history is kept until `simulate --clear`)"
-    if cleared:
-        return False, "off (auto: demo history was cleared; `splants engagement simulate` adds it again)"
-    return True, "on (auto: fresh install, no real engagement; demo data, is_demo = true)"
+# (moved to simulation_mode.py; imported here for the simulator's callers)
 
 
 # what `splants engagement simulate --clear` deletes: (database-qualified table, condition)

@@ -37,10 +37,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import duckdb
-import pandas as pd
 
 from splants_dagster.engagement.events import COUNTERS, EVENTS_TABLE
-from splants_dagster.warehouse.store import dict_rows, insert_dicts, insert_frame, transaction
+from splants_dagster.warehouse.store import dict_rows, insert_dicts, insert_frame, scalar, transaction
 
 BASELINE_DAYS = 28
 TO_DATE_DAYS = 28  # *_to_date columns cover this many days after publishing
@@ -256,9 +255,9 @@ def build_metrics(
         conn.execute(
             "DELETE FROM engagement_metrics WHERE date BETWEEN $start AND $end", {"start": start, "end": end}
         )
-        written = conn.execute(
-            f"INSERT INTO engagement_metrics ({', '.join(METRIC_COLUMNS)}) {METRICS_SELECT}", params
-        ).fetchone()[0]
+        written = scalar(
+            conn, f"INSERT INTO engagement_metrics ({', '.join(METRIC_COLUMNS)}) {METRICS_SELECT}", params
+        )
     return int(written)
 
 
@@ -405,7 +404,7 @@ def _upsert_detections(
             }
             fresh = [r for r in fresh if r[key] not in known]
         if fresh:
-            top = conn.execute(f"SELECT coalesce(max(seq), 0) FROM {table}").fetchone()[0]
+            top = scalar(conn, f"SELECT coalesce(max(seq), 0) FROM {table}")
             cols = [c for c in fresh[0] if c != "seq"]
             conn.executemany(
                 f"INSERT INTO {table} ({', '.join(cols)}, seq) VALUES ({', '.join('?' for _ in cols)}, ?)",
@@ -472,6 +471,8 @@ def ab_pairs(conn: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
 
 def replace_ab_results(conn: duckdb.DuckDBPyConnection, results: list[dict[str, Any]]) -> None:
     """``ab_results`` becomes ``results`` (one transaction)."""
+    import pandas as pd
+
     with transaction(conn):
         conn.execute("DELETE FROM ab_results")
         insert_frame(conn, "ab_results", pd.DataFrame(results))

@@ -9,10 +9,13 @@ the ledger's ``prompt_tokens`` is their sum.
 
 from __future__ import annotations
 
-import anthropic
+from typing import TYPE_CHECKING
 
 from splants_dagster.llm.base import LLMRequest, LLMResponse, Usage
 from splants_dagster.llm.remote import RemoteProvider, error_detail
+
+if TYPE_CHECKING:  # the SDK takes ~1-2 s to import: loaded on the first call, not with the code location
+    import anthropic
 
 # Anthropic stop reasons in the vocabulary the validators use (OpenAI's finish reasons)
 STOP_REASONS = {
@@ -29,6 +32,8 @@ class AnthropicProvider(RemoteProvider):
     default_endpoint = "https://api.anthropic.com"
 
     def _new_client(self) -> anthropic.AsyncAnthropic:
+        import anthropic
+
         kwargs = {"api_key": self._api_key, "max_retries": 0, "timeout": self.timeout(anthropic.Timeout)}
         if self.base_url:
             kwargs["base_url"] = self.base_url
@@ -55,6 +60,8 @@ class AnthropicProvider(RemoteProvider):
         }
 
     async def complete(self, request: LLMRequest) -> LLMResponse:
+        import anthropic
+
         try:
             reply = await self.sdk().messages.create(**self.params(request))
         except anthropic.APIStatusError as exc:

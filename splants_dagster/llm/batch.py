@@ -25,21 +25,25 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
-import anthropic
-import openai
-
+from splants_dagster.http.redact import redact
 from splants_dagster.llm.anthropic_provider import STOP_REASONS
-from splants_dagster.llm.base import CallRecord, LLMError, LLMRequest, LLMResponse, Usage, redact
+from splants_dagster.llm.base import CallRecord, LLMError, LLMRequest, LLMResponse, Usage
 from splants_dagster.llm.cache import CacheEntry, ResponseCache
 from splants_dagster.llm.client import CallContext, PriceFn, Validator
 from splants_dagster.llm.journal import CallJournal
 from splants_dagster.llm.validate import check_reply
 
+if (
+    TYPE_CHECKING
+):  # the SDKs take ~1.5 s to import: loaded when a batch is sent or polled, not with the code location
+    import anthropic
+    import openai
+
 BATCH_PROVIDERS = ("openai", "anthropic")
 OPENAI_DONE = frozenset({"completed", "failed", "expired", "cancelled"})
-CHAT_ENDPOINT = "/v1/chat/completions"
+CHAT_ENDPOINT: Final = "/v1/chat/completions"
 
 
 class BatchError(Exception):
@@ -146,6 +150,8 @@ class OpenAIBatchAPI(_SDKBatches):
     name = "openai"
 
     def _client(self) -> openai.OpenAI:
+        import openai
+
         return openai.OpenAI(**self._kwargs())
 
     @staticmethod
@@ -167,6 +173,8 @@ class OpenAIBatchAPI(_SDKBatches):
     def submit(
         self, provider: Any, requests: list[tuple[str, LLMRequest]], metadata: Mapping[str, str]
     ) -> BatchState:
+        import openai
+
         lines = [
             json.dumps(
                 {"custom_id": cid, "method": "POST", "url": CHAT_ENDPOINT, "body": provider.params(req)}
@@ -190,6 +198,8 @@ class OpenAIBatchAPI(_SDKBatches):
         return self._state(batch)
 
     def status(self, batch_id: str) -> BatchState:
+        import openai
+
         try:
             with self._client() as client:
                 return self._state(client.batches.retrieve(batch_id))
@@ -197,6 +207,8 @@ class OpenAIBatchAPI(_SDKBatches):
             raise self._fail(f"status of {batch_id}", exc) from None
 
     def results(self, state: BatchState, model: str) -> list[BatchResult]:
+        import openai
+
         out: list[BatchResult] = []
         try:
             with self._client() as client:
@@ -267,6 +279,8 @@ class AnthropicBatchAPI(_SDKBatches):
     name = "anthropic"
 
     def _client(self) -> anthropic.Anthropic:
+        import anthropic
+
         return anthropic.Anthropic(**self._kwargs())
 
     @staticmethod
@@ -286,6 +300,8 @@ class AnthropicBatchAPI(_SDKBatches):
     def submit(
         self, provider: Any, requests: list[tuple[str, LLMRequest]], metadata: Mapping[str, str]
     ) -> BatchState:
+        import anthropic
+
         try:
             with self._client() as client:
                 batch = client.messages.batches.create(
@@ -296,6 +312,8 @@ class AnthropicBatchAPI(_SDKBatches):
         return self._state(batch)
 
     def status(self, batch_id: str) -> BatchState:
+        import anthropic
+
         try:
             with self._client() as client:
                 return self._state(client.messages.batches.retrieve(batch_id))
@@ -303,6 +321,8 @@ class AnthropicBatchAPI(_SDKBatches):
             raise self._fail(f"status of {batch_id}", exc) from None
 
     def results(self, state: BatchState, model: str) -> list[BatchResult]:
+        import anthropic
+
         out: list[BatchResult] = []
         try:
             with self._client() as client:
@@ -425,7 +445,7 @@ def record_results(
             cache_write_tokens=usage.cache_write_tokens,
         )
         journal.append(record)
-        if status == "ok" and cache is not None:
+        if status == "ok" and cache is not None and response is not None:
             cache.put(
                 CacheEntry(
                     cache_key=item.cache_key,

@@ -62,7 +62,7 @@ class CacheEntry:
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> CacheEntry:
-        data = {f.name: row.get(f.name) for f in fields(cls)}
+        data: dict[str, Any] = {f.name: row.get(f.name) for f in fields(cls)}
         created = data["created_at"]
         if isinstance(created, str):
             data["created_at"] = dt.datetime.fromisoformat(created)

@@ -210,6 +210,7 @@ class LLMClient:
                     raise failure
                 await asyncio.sleep(delay)
                 continue
+            assert response is not None  # no failure: the provider returned a reply
             try:
                 check_reply(current, response)
                 if validate:

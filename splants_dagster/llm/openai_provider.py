@@ -9,11 +9,13 @@ sharing it on the same cache. Cached input tokens are read from ``usage.prompt_t
 from __future__ import annotations
 
 import hashlib
-
-import openai
+from typing import TYPE_CHECKING
 
 from splants_dagster.llm.base import LLMRequest, LLMResponse, Usage, estimate_tokens
 from splants_dagster.llm.remote import RemoteProvider, error_detail
+
+if TYPE_CHECKING:  # the SDK takes ~0.4 s to import: loaded on the first call, not with the code location
+    import openai
 
 
 class OpenAIProvider(RemoteProvider):
@@ -39,6 +41,8 @@ class OpenAIProvider(RemoteProvider):
         self.native = name == "openai"
 
     def _new_client(self) -> openai.AsyncOpenAI:
+        import openai
+
         kwargs = {"api_key": self._api_key, "max_retries": 0, "timeout": self.timeout(openai.Timeout)}
         if self.base_url:
             kwargs["base_url"] = self.base_url
@@ -65,6 +69,8 @@ class OpenAIProvider(RemoteProvider):
         return params
 
     async def complete(self, request: LLMRequest) -> LLMResponse:
+        import openai
+
         try:
             reply = await self.sdk().chat.completions.create(**self.params(request))
         except openai.APIStatusError as exc:

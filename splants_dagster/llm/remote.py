@@ -11,7 +11,8 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-from splants_dagster.llm.base import LLMError, redact
+from splants_dagster.http.redact import redact
+from splants_dagster.llm.base import LLMError
 from splants_dagster.llm.retry import parse_retry_after
 
 RETRYABLE_STATUS = frozenset({408, 409, 425, 429})

@@ -216,7 +216,7 @@ def build_training_data(
             "built_at": dt.datetime.now(dt.UTC),
         }
     )
-    rows["keywords"] = [_keyword_list(k) for k in rows["keywords"]]
+    rows["keywords"] = pd.Series([_keyword_list(k) for k in rows["keywords"]], index=rows.index, dtype=object)
     return TrainingData(ts, rows[list(TRAINING_COLUMNS)], len(outcomes))
 
 
@@ -257,7 +257,9 @@ def load_training_set(store: Warehouse) -> TrainingSet | None:
         }
     )
     frame["hour"] = frame["hour"].astype(float)
-    frame["keywords"] = [_keyword_list(k) for k in frame["keywords"]]
+    frame["keywords"] = pd.Series(
+        [_keyword_list(k) for k in frame["keywords"]], index=frame.index, dtype=object
+    )
     return TrainingSet(
         frame=frame,
         spec=PIECE_SPEC,
@@ -277,7 +279,9 @@ def upcoming_pieces(store: Warehouse, campaign_id: str) -> pd.DataFrame:
     """The campaign's pieces and variants not yet published, with tone, paid, keywords and slot."""
     frame = _frame(store, UPCOMING_PIECES_SQL, [campaign_id])
     frame["publish_at"] = _time_utc(frame["publish_at"])
-    frame["keywords"] = [_keyword_list(k) for k in frame["keywords"]]
+    frame["keywords"] = pd.Series(
+        [_keyword_list(k) for k in frame["keywords"]], index=frame.index, dtype=object
+    )
     return frame
 
 

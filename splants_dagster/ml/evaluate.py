@@ -22,8 +22,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr, wilcoxon
-from sklearn.metrics import r2_score, roc_auc_score
 
 from splants_dagster.ml.features import ACTUAL, BASELINE, ROW, TARGET, TIME, TrainingSet, to_log
 from splants_dagster.ml.models import (
@@ -31,6 +29,7 @@ from splants_dagster.ml.models import (
     Candidate,
     PerformanceModel,
     Selection,
+    calibration_from_selection,
     design_frame,
     fit_model,
     permutation_importance,
@@ -109,6 +108,8 @@ def mape(actual: Any, predicted: Any) -> float | None:
 
 def spearman(actual: Any, predicted: Any) -> float | None:
     """Spearman's rank correlation; ``None`` when either side is constant (undefined)."""
+    from scipy.stats import spearmanr  # imported here: loading the code location must stay light
+
     a, p = np.asarray(actual, dtype=float), np.asarray(predicted, dtype=float)
     if a.size < 2 or np.all(a == a[0]) or np.all(p == p[0]):
         return None
@@ -117,6 +118,8 @@ def spearman(actual: Any, predicted: Any) -> float | None:
 
 def auc_top_quartile(actual: Any, predicted: Any) -> float | None:
     """ROC AUC of ``predicted`` for "actual is in the top quartile of these rows" (0.5 = no skill)."""
+    from sklearn.metrics import roc_auc_score
+
     a, p = np.asarray(actual, dtype=float), np.asarray(predicted, dtype=float)
     positive = a >= np.quantile(a, 0.75) if a.size else a.astype(bool)
     if positive.all() or not positive.any():
@@ -128,6 +131,8 @@ def improvement_p_value(actual: Any, predicted: Any, baseline: Any, offset: floa
     """One-sided p-value that the model's absolute errors on the log scale are smaller than the
     baseline's on the same rows (paired Wilcoxon signed-rank test). Small = the improvement is unlikely
     to be luck; ``None`` with fewer than 5 rows; 1.0 when the errors are identical."""
+    from scipy.stats import wilcoxon
+
     a = to_log(actual, offset)
     diff = np.abs(a - to_log(baseline, offset)) - np.abs(a - to_log(predicted, offset))
     diff = diff[np.isfinite(diff)]
@@ -140,6 +145,8 @@ def improvement_p_value(actual: Any, predicted: Any, baseline: Any, offset: floa
 
 def regression_metrics(actual: Any, predicted: Any) -> dict[str, float | None]:
     """The headline metrics: ``mae``, ``mape`` (percent, or None), ``spearman`` (or None), ``r2``."""
+    from sklearn.metrics import r2_score
+
     a, p = np.asarray(actual, dtype=float), np.asarray(predicted, dtype=float)
     return {
         "mae": _clean(float(np.mean(np.abs(a - p)))),
@@ -201,10 +208,15 @@ class Evaluation:
             "baselines": {n: {k: m[k] for k in HEADLINE_METRICS} for n, m in self.baselines.items()},
         }
 
+    def calibration(self) -> dict[str, Any]:
+        """The MAPE calibration shift(s) of the predicted value (log scale, from CV on the training rows)."""
+        return {"shift": self.fitted.value_shift, "group_shifts": self.fitted.group_shifts}
+
     def details(self) -> dict[str, Any]:
         return {
             "selected": self.selection.best.label,
             "cross_validation": self.selection.table,
+            "calibration": self.calibration(),
             "rows_fitted": self.rows_fitted,
             "model": self.model,
             "baselines": self.baselines,
@@ -230,12 +242,13 @@ def evaluate(
     eligible = train.index[ts.fit_mask(train.index).to_numpy()]
     target = frame.loc[eligible, TARGET].to_numpy(dtype=float)
     selection = select_candidate(design.loc[eligible], target, ts.spec, candidates, n_splits)
-    model = fit_model(ts, selection.best, rows=train.index, design=design)
+    calibration = calibration_from_selection(ts, eligible, selection)
+    model = fit_model(ts, selection.best, rows=train.index, design=design, calibration=calibration)
 
     test_design = design.loc[test.index]
     baseline = test[BASELINE].astype(float).fillna(model.fallback_baseline)
     relative = model.predict_relative_design(test_design)
-    predicted = np.maximum(np.exp(to_log(baseline, ts.offset) + relative) - ts.offset, 0.0)
+    predicted = model.value_from_relative(test.assign(**{BASELINE: baseline}), relative)
     actual = test[ACTUAL].to_numpy(dtype=float)
 
     baselines = baseline_predictions(train[ACTUAL], test)

@@ -12,21 +12,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import sklearn
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.compose import ColumnTransformer
-from sklearn.decomposition import TruncatedSVD
-from sklearn.ensemble import HistGradientBoostingRegressor
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.impute import SimpleImputer
-from sklearn.linear_model import Ridge
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
-from threadpoolctl import threadpool_limits
 
 from splants_dagster.ml.features import (
     ACTUAL,
@@ -43,12 +32,28 @@ from splants_dagster.ml.features import (
     to_log,
 )
 
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
+
+# scikit-learn is imported only when a model is built, fitted or loaded (splants_dagster.ml.pipelines), so
+# that loading the Dagster code location does not pay for it.
 TEXT_COLUMN = "_text"
+
+
+def __getattr__(name: str) -> Any:
+    # Model files pickled before the pipelines moved to ml.pipelines refer to models._SafeSVD.
+    if name == "_SafeSVD":
+        from splants_dagster.ml import pipelines
+
+        return pipelines._SafeSVD
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def single_threaded():
     """Training tables here have hundreds to thousands of rows: OpenMP/BLAS threads cost more than they
     save, and on a busy machine they oversubscribe the cores (measured: 4x slower under load)."""
+    from threadpoolctl import threadpool_limits
+
     return threadpool_limits(limits=1)
 
 
@@ -62,6 +67,13 @@ class Candidate:
 
     kind: str
     params: tuple[tuple[str, Any], ...]
+
+    @property
+    def half_life(self) -> float | None:
+        """Recency weighting: the age (as a share of the fitted rows, newest = 0) at which a row weighs
+        half as much as the newest; ``None`` = every row weighs the same."""
+        value = dict(self.params).get("half_life")
+        return None if value is None else float(value)
 
     @classmethod
     def of(cls, kind: str, **params: Any) -> Candidate:
@@ -94,25 +106,80 @@ SMALL_CANDIDATES = (
     Candidate.of("linear", alpha=30.0),
     Candidate.of("gbt", loss="absolute_error", max_depth=2, max_iter=100, learning_rate=0.05),
 )
+# Recency-weighted ridge: the newest rows count more (half weight at half the training span's age).
+RECENCY_CANDIDATES = tuple(Candidate.of("linear", alpha=a, half_life=0.5) for a in (0.3, 1.0, 3.0))
+DEFAULT_CANDIDATES = DEFAULT_CANDIDATES + RECENCY_CANDIDATES
 CANDIDATE_GRIDS = {"full": DEFAULT_CANDIDATES, "small": SMALL_CANDIDATES}
 
 
-class _SafeSVD(BaseEstimator, TransformerMixin):
-    """TruncatedSVD that copes with a vocabulary smaller than the number of components asked for."""
+def _sklearn_version() -> str:
+    import sklearn
 
-    def __init__(self, n_components: int = 20, random_state: int = 0):
-        self.n_components = n_components
-        self.random_state = random_state
+    return str(sklearn.__version__)
 
-    def fit(self, X, y=None):
-        k = min(self.n_components, max(0, X.shape[1] - 1), max(0, X.shape[0] - 1))
-        self.svd_ = TruncatedSVD(k, random_state=self.random_state).fit(X) if k >= 1 else None
-        return self
 
-    def transform(self, X):
-        if self.svd_ is None:
-            return np.zeros((X.shape[0], 1))
-        return self.svd_.transform(X)
+def recency_weights(n: int, half_life: float | None) -> np.ndarray | None:
+    """Sample weights for ``n`` rows ordered oldest first: ``0.5 ** (age / (half_life * n))`` with age in
+    rows (0 for the newest), so the newest row weighs 1 and weights never increase with age. ``None``
+    (equal weights) without a half-life."""
+    if half_life is None or n == 0:
+        return None
+    if half_life <= 0:
+        raise ValueError(f"half_life must be > 0, got {half_life}")
+    age = np.arange(n - 1, -1, -1, dtype=float)
+    return np.power(0.5, age / (half_life * n))
+
+
+def _fit_pipeline(
+    candidate: Candidate, spec: FeatureSpec, design: pd.DataFrame, target: np.ndarray
+) -> Pipeline:
+    weights = recency_weights(len(design), candidate.half_life)
+    pipe = build_pipeline(candidate, spec)
+    if weights is None:
+        return pipe.fit(design, target)
+    return pipe.fit(design, target, model__sample_weight=weights)
+
+
+CALIBRATION_SHIFTS = tuple(round(float(s), 3) for s in np.arange(-1.5, 0.501, 0.025))
+MIN_CALIBRATION_ROWS = 20
+# The MAPE calibration may raise the out-of-fold MAE of the log by at most this share: it must not cost
+# the model its gate (judged on the log error) for a better MAPE.
+CALIBRATION_MAX_LOG_COST = 0.1
+
+
+def _mape(actual: np.ndarray, predicted: np.ndarray) -> float:
+    return float(np.mean(np.abs(actual - predicted) / actual))
+
+
+def calibration_shift(
+    predicted_log: np.ndarray, actual: np.ndarray, offset: float, shifts: Sequence[float] = CALIBRATION_SHIFTS
+) -> float:
+    """The shift ``s`` (on the log scale) for which ``exp(predicted_log + s) - c`` has the lowest MAPE
+    against ``actual``, from out-of-fold predictions, among the shifts that raise the MAE of the log (what
+    the gate judges) by at most :data:`CALIBRATION_MAX_LOG_COST` over no shift. 0 when MAPE is undefined
+    (a zero outcome) or there are fewer than 20 rows. Ties go to the shift closest to 0.
+
+    A model of the log predicts a median-like value, and MAPE punishes over-prediction of small outcomes
+    far more than under-prediction, so the MAPE-optimal value is lower. The same shift for every row
+    leaves the ranking (Spearman, AUC, percentiles) unchanged."""
+    a = np.asarray(actual, dtype=float)
+    p = np.asarray(predicted_log, dtype=float)
+    ok = np.isfinite(a) & np.isfinite(p)
+    a, p = a[ok], p[ok]
+    if a.size < MIN_CALIBRATION_ROWS or np.any(a <= 0):
+        return 0.0
+    log_a = np.log(a + offset)
+
+    def log_error(s: float) -> float:
+        return float(np.mean(np.abs(log_a - np.log(np.maximum(np.exp(p + s) - offset, 0.0) + offset))))
+
+    budget = log_error(0.0) * (1 + CALIBRATION_MAX_LOG_COST) + 1e-12
+    scores = [
+        (_mape(a, np.maximum(np.exp(p + s) - offset, 0.0)), abs(s), s)
+        for s in shifts
+        if log_error(s) <= budget
+    ]
+    return float(min(scores)[2]) if scores else 0.0
 
 
 def design_frame(frame: pd.DataFrame, spec: FeatureSpec, offset: float) -> pd.DataFrame:
@@ -145,46 +212,9 @@ def _numeric_inputs(spec: FeatureSpec) -> list[str]:
 
 def build_pipeline(candidate: Candidate, spec: FeatureSpec, random_state: int = 0) -> Pipeline:
     """The scikit-learn pipeline (design columns → estimator) for one candidate."""
-    dense = candidate.kind == "gbt"
-    parts: list[tuple[str, Any, Any]] = []
-    if spec.categorical:
-        parts.append(
-            (
-                "categorical",
-                OneHotEncoder(handle_unknown="ignore", sparse_output=not dense),
-                list(spec.categorical),
-            )
-        )
-    parts.append(
-        (
-            "numeric",
-            make_pipeline(
-                SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
-                StandardScaler(),
-            ),
-            _numeric_inputs(spec),
-        )
-    )
-    if spec.text:
-        tfidf = TfidfVectorizer(min_df=2, max_features=5000, ngram_range=(1, 2), sublinear_tf=True)
-        text_step = make_pipeline(tfidf, _SafeSVD(20, random_state)) if dense else tfidf
-        parts.append(("text", text_step, TEXT_COLUMN))
-    columns = ColumnTransformer(parts, sparse_threshold=0.0 if dense else 0.3)
-    params = dict(candidate.params)
-    if candidate.kind == "linear":
-        estimator: Any = Ridge(alpha=params["alpha"])
-    else:
-        estimator = HistGradientBoostingRegressor(
-            loss=params["loss"],
-            max_depth=params["max_depth"],
-            max_iter=params["max_iter"],
-            learning_rate=params["learning_rate"],
-            min_samples_leaf=20,
-            l2_regularization=1.0,
-            early_stopping=False,
-            random_state=random_state,
-        )
-    return Pipeline([("columns", columns), ("model", estimator)])
+    from splants_dagster.ml.pipelines import build_pipeline as _build
+
+    return _build(candidate, spec, _numeric_inputs(spec), random_state)
 
 
 def time_folds(
@@ -205,7 +235,26 @@ def time_folds(
 @dataclass
 class Selection:
     best: Candidate
-    table: list[dict[str, Any]]  # one row per candidate: label, mean and per-fold MAE of the log target
+    table: list[dict[str, Any]]  # one row per candidate: label, mean and per-fold CV figures
+    # the best candidate's out-of-fold predictions of the relative target, aligned with ``oof_rows``
+    oof_predicted: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    oof_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+
+
+# A candidate whose CV MAE of the log is within this share of the best one's is as accurate; among those
+# the best CV ranking (Spearman of the predicted outcome) wins if it ranks clearly better than the most
+# accurate candidate (by at least this much ρ): smaller differences are fold noise.
+SELECTION_TOLERANCE = 0.01
+SELECTION_MIN_RANK_GAIN = 0.02
+
+
+def _spearman(a: np.ndarray, p: np.ndarray) -> float:
+    from scipy.stats import spearmanr
+
+    if a.size < 3 or np.all(a == a[0]) or np.all(p == p[0]):
+        return 0.0
+    value = float(spearmanr(a, p).statistic)
+    return value if np.isfinite(value) else 0.0
 
 
 def select_candidate(
@@ -215,30 +264,51 @@ def select_candidate(
     candidates: Sequence[Candidate] = DEFAULT_CANDIDATES,
     n_splits: int = 4,
 ) -> Selection:
-    """The candidate with the lowest mean MAE of the relative log target over time-ordered folds of the
-    given (training) rows. Ties go to the earlier candidate (linear models are listed first)."""
+    """Time-ordered CV over the given (training) rows. Each candidate gets its mean MAE of the relative
+    log target and the mean Spearman's ρ of the predicted outcome (baseline × factor) over the folds.
+
+    The candidate with the lowest MAE is chosen, unless one whose MAE is within
+    :data:`SELECTION_TOLERANCE` of it ranks the posts clearly better (CV ρ higher by at least
+    :data:`SELECTION_MIN_RANK_GAIN`): then the best-ranking of those. Ties go to the earlier candidate
+    (linear models are listed first)."""
     folds = time_folds(len(design), n_splits)
+    base_log = design[BASELINE_LOG].to_numpy(dtype=float)
+    outcome_log = base_log + target  # log(y + c): ranking is over the outcome, not the relative target
     table = [
         {
             "candidate": "trailing baseline (no model)",
             "cv_mae_log": round(float(np.mean([np.mean(np.abs(target[te])) for _, te in folds])), 5),
+            "cv_spearman": round(
+                float(np.mean([_spearman(outcome_log[te], base_log[te]) for _, te in folds])), 4
+            ),
         }
     ]
-    best, best_score = None, np.inf
+    results = []
     for cand in candidates:
-        scores = []
+        scores, ranks, oof = [], [], []
         for tr, te in folds:
             with single_threaded():
-                pipe = build_pipeline(cand, spec).fit(design.iloc[tr], target[tr])
-                scores.append(float(np.mean(np.abs(pipe.predict(design.iloc[te]) - target[te]))))
-        mean = float(np.mean(scores))
+                pipe = _fit_pipeline(cand, spec, design.iloc[tr], target[tr])
+                pred = np.asarray(pipe.predict(design.iloc[te]), dtype=float)
+            oof.append(pred)
+            scores.append(float(np.mean(np.abs(pred - target[te]))))
+            ranks.append(_spearman(outcome_log[te], base_log[te] + pred))
+        mean, rho = float(np.mean(scores)), float(np.mean(ranks))
         table.append(
-            {"candidate": cand.label, "cv_mae_log": round(mean, 5), "folds": [round(s, 4) for s in scores]}
+            {
+                "candidate": cand.label,
+                "cv_mae_log": round(mean, 5),
+                "cv_spearman": round(rho, 4),
+                "folds": [round(s, 4) for s in scores],
+            }
         )
-        if mean < best_score:
-            best, best_score = cand, mean
-    assert best is not None
-    return Selection(best, table)
+        results.append((cand, mean, rho, np.concatenate(oof)))
+    most_accurate = min(results, key=lambda r: r[1])  # min keeps the first of equal MAE
+    eligible = [r for r in results if r[1] <= most_accurate[1] * (1 + SELECTION_TOLERANCE) + 1e-12]
+    best_ranking = max(eligible, key=lambda r: r[2])  # max keeps the first of equal ρ
+    best = best_ranking if best_ranking[2] >= most_accurate[2] + SELECTION_MIN_RANK_GAIN else most_accurate
+    rows = np.concatenate([te for _, te in folds])
+    return Selection(best[0], table, oof_predicted=best[3], oof_rows=rows)
 
 
 def _stamp(value: Any) -> str | None:
@@ -267,7 +337,26 @@ class PerformanceModel:
     trained_rows: int
     trained_from: str | None
     trained_through: str | None
-    sklearn_version: str = field(default_factory=lambda: sklearn.__version__)
+    sklearn_version: str = field(default_factory=lambda: _sklearn_version())
+    # MAPE calibration of the predicted value (log scale, chosen on out-of-fold CV predictions of the
+    # training rows): one shift, or one per baseline group (e.g. platform) with enough rows. Same shift
+    # for a whole group, so the ranking within it is unchanged; percentiles ignore it.
+    value_shift: float = 0.0
+    group_shifts: dict[str, float] | None = None
+
+    def shifts_for(self, frame: pd.DataFrame) -> np.ndarray:
+        """The calibration shift of each row (its group's, else the overall one)."""
+        shift = np.full(len(frame), float(self.value_shift))
+        if self.group_shifts and self.group and self.group in frame.columns:
+            keys = categorical_values(frame[self.group]).tolist()
+            shift = np.array([self.group_shifts.get(k, self.value_shift) for k in keys], dtype=float)
+        return shift
+
+    def value_from_relative(self, frame: pd.DataFrame, relative: np.ndarray) -> np.ndarray:
+        """Predicted value in the target's units: ``(baseline + c) · exp(relative + shift) − c`` (≥ 0)."""
+        frame = self._with_baseline(frame)
+        log_value = to_log(frame[BASELINE], self.offset) + np.asarray(relative, dtype=float)
+        return from_log(log_value + self.shifts_for(frame), self.offset)
 
     def design(self, frame: pd.DataFrame) -> pd.DataFrame:
         frame = self._with_baseline(frame)
@@ -291,8 +380,7 @@ class PerformanceModel:
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """Predicted value in the target's units: the baseline scaled by the predicted relative factor."""
         frame = self._with_baseline(frame)
-        rel = self.predict_relative(frame)
-        return from_log(to_log(frame[BASELINE], self.offset) + rel, self.offset)
+        return self.value_from_relative(frame, self.predict_relative(frame))
 
     def percentile(self, frame: pd.DataFrame) -> np.ndarray:
         """Where each prediction falls among the training rows' relative outcomes, in [0, 1]
@@ -329,8 +417,11 @@ def fit_model(
     candidate: Candidate,
     rows: pd.Index | None = None,
     design: pd.DataFrame | None = None,
+    calibration: tuple[float, dict[str, float] | None] = (0.0, None),
 ) -> PerformanceModel:
-    """Fit ``candidate`` on the fit-eligible ``rows`` of ``ts`` (all rows by default)."""
+    """Fit ``candidate`` on the fit-eligible ``rows`` of ``ts`` (all rows by default), recency-weighted
+    when the candidate has a half-life. ``calibration`` is the (overall, per-group) MAPE shift of the
+    predicted value (see :func:`calibration_from_selection`)."""
     frame = ts.frame if rows is None else ts.frame.loc[rows]
     mask = ts.fit_mask(frame.index)
     fit_rows = frame.index[mask.to_numpy()]
@@ -339,7 +430,7 @@ def fit_model(
     full = design if design is not None else design_frame(ts.frame, ts.spec, ts.offset)
     target = ts.frame.loc[fit_rows, TARGET].to_numpy(dtype=float)
     with single_threaded():
-        pipeline = build_pipeline(candidate, ts.spec).fit(full.loc[fit_rows], target)
+        pipeline = _fit_pipeline(candidate, ts.spec, full.loc[fit_rows], target)
     return PerformanceModel(
         spec=ts.spec,
         candidate=candidate,
@@ -354,7 +445,33 @@ def fit_model(
         trained_rows=len(fit_rows),
         trained_from=_stamp(frame[TIME].iloc[0]) if len(frame) else None,
         trained_through=_stamp(frame[TIME].iloc[-1]) if len(frame) else None,
+        value_shift=float(calibration[0]),
+        group_shifts=dict(calibration[1]) if calibration[1] else None,
     )
+
+
+def calibration_from_selection(
+    ts: TrainingSet, fitted_rows: pd.Index, selection: Selection
+) -> tuple[float, dict[str, float] | None]:
+    """The MAPE calibration shifts from the selected candidate's out-of-fold CV predictions.
+
+    ``fitted_rows`` are the rows the CV ran on (in order): only training rows, never the test fold.
+    One overall shift, and with a baseline group (e.g. platform) one per group that has at least
+    :data:`MIN_CALIBRATION_ROWS` out-of-fold rows."""
+    if selection.oof_rows.size == 0:
+        return 0.0, None
+    frame = ts.frame.loc[fitted_rows[selection.oof_rows]]
+    pred_log = to_log(frame[BASELINE], ts.offset) + selection.oof_predicted
+    actual = frame[ACTUAL].to_numpy(dtype=float)
+    overall = calibration_shift(pred_log, actual, ts.offset)
+    per_group: dict[str, float] = {}
+    if ts.group and ts.group in frame.columns:
+        keys = categorical_values(frame[ts.group]).to_numpy()
+        for key in sorted(set(keys.tolist())):
+            hit = keys == key
+            if int(hit.sum()) >= MIN_CALIBRATION_ROWS:
+                per_group[str(key)] = calibration_shift(pred_log[hit], actual[hit], ts.offset)
+    return overall, (per_group or None)
 
 
 def input_groups(spec: FeatureSpec) -> dict[str, list[str]]:

@@ -61,7 +61,10 @@ def gate(
     also have p < ``alpha``: on a small fold a model fitted to noise beats the trailing median by luck
     about one time in four; this keeps that to about one in twenty. The deployed model only has to be
     beaten on the metrics (it was refit on part of this fold, so it is already favoured)."""
-    comparisons, failures, beaten, skipped = [], [], [], []
+    comparisons: list[dict[str, Any]] = []
+    failures: list[str] = []
+    beaten: list[str] = []
+    skipped: list[str] = []
     for name in required:
         if name not in baselines:
             if name == "trailing_median":

@@ -156,6 +156,7 @@ def model_card(
         "model": model.candidate.as_dict(),
         "model_label": model.candidate.label,
         "cross_validation": ev.selection.table,
+        "calibration": ev.calibration(),
         "training_window": {"from": model.trained_from, "through": model.trained_through},
         "rows": len(frame),
         "rows_fitted": model.trained_rows,
@@ -195,7 +196,8 @@ def train_and_evaluate(
         why = ev.notes.get("deployed_model", "the deployed model could not score the newest fold")
         reason = decision.reason.replace("no deployed model to compare with yet", why)
         decision = GateDecision(decision.passed, reason, decision.comparisons)
-    final = fit_model(ts, ev.selection.best)
+    calibration = (ev.fitted.value_shift, ev.fitted.group_shifts)
+    final = fit_model(ts, ev.selection.best, calibration=calibration)
     card = model_card(ts, ev, final, decision)
     return TrainingResult(final, card, decision.passed, decision.reason, ev, decision)
 
@@ -274,9 +276,7 @@ def predict(
     ``predicted_value`` (in the target's units) for each piece."""
     frame = _with_baselines(piece_frame(pieces, tz, time_column=time_column), model, baselines)
     relative = model.predict_relative(frame)
-    value = np.maximum(
-        np.exp(np.log(frame[BASELINE].to_numpy(float) + model.offset) + relative) - model.offset, 0
-    )
+    value = model.value_from_relative(frame, relative)
     return pd.DataFrame(
         {
             "piece_id": frame["piece_id"].to_numpy(),

@@ -1,5 +1,5 @@
-"""What every publisher shares: the item to publish, results, the three kinds of failure, and an HTTP
-helper that turns transport errors and status codes into those failures.
+"""What every publisher shares: the item to publish, results, and the three kinds of failure (defined
+with the one HTTP client per platform in ``splants_dagster/http/api.py``).
 
 The failure kinds drive the exactly-once state machine (``state.py`` / ``runner.py``):
 
@@ -14,39 +14,19 @@ The failure kinds drive the exactly-once state machine (``state.py`` / ``runner.
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import hashlib
-import logging
-import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import httpx
-
-USER_AGENT = "splants-dagster/0.1 (+https://github.com/splants)"
-MAX_RETRY_AFTER_S = 6 * 3600.0
-
-
-class PublishError(Exception):
-    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None):
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.retry_after = retry_after
-
-
-class Retryable(PublishError):
-    """Nothing was created; try again later (honouring ``retry_after`` seconds when the platform gave one)."""
-
-
-class Permanent(PublishError):
-    """The platform refused the request; retrying the same request will not help."""
-
-
-class OutcomeUnknown(PublishError):
-    """The request may or may not have been processed."""
+# the failure kinds and the client are the shared HTTP layer's (one per platform, also used to read
+# engagement); publishing names them as before
+from splants_dagster.http.api import ApiClient
+from splants_dagster.http.api import ApiError as PublishError  # noqa: F401 - the name runner.py uses
+from splants_dagster.http.api import OutcomeUnknown as OutcomeUnknown
+from splants_dagster.http.api import Permanent as Permanent
+from splants_dagster.http.api import Retryable as Retryable
 
 
 def iso_z(when: dt.datetime) -> str:
@@ -184,184 +164,11 @@ class Publisher(ABC):
         pass
 
 
-class Redactor:
-    """Replaces every configured secret in text with ``***``."""
-
-    def __init__(self, secrets: Iterable[str | None] = ()):
-        self.secrets: list[str] = []
-        self.add(*secrets)
-
-    def add(self, *secrets: str | None) -> None:
-        for secret in secrets:
-            if secret and len(secret) >= 4 and secret not in self.secrets:
-                self.secrets.append(secret)
-        self.secrets.sort(key=len, reverse=True)
-
-    def __call__(self, text: Any) -> str:
-        out = str(text)
-        for secret in self.secrets:
-            out = out.replace(secret, "***")
-        return out
-
-
-class _RedactingFilter(logging.Filter):
-    """Redacts secrets from records of HTTP libraries' own loggers (httpx logs every request URL at INFO,
-    and webhook URLs can carry secrets), in case a deployment routes those loggers somewhere."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.redact = Redactor()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.redact.secrets:
-            record.msg = self.redact(record.getMessage())
-            record.args = None
-        return True
-
-
-_LOG_FILTER = _RedactingFilter()
-for _name in ("httpx", "httpcore"):
-    logging.getLogger(_name).addFilter(_LOG_FILTER)
-
-
-def redact_in_http_logs(*secrets: str | None) -> None:
-    _LOG_FILTER.redact.add(*secrets)
-
-
-def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:
-    """Seconds to wait from ``Retry-After`` (seconds or HTTP date), ``x-rate-limit-reset`` (X: epoch
-    seconds) or ``ratelimit-reset``/``x-ratelimit-reset`` (seconds from now)."""
-    now = time.time() if now is None else now
-    lower = {k.lower(): v for k, v in headers.items()}
-    value = lower.get("retry-after")
-    if value:
-        value = value.strip()
-        try:
-            return min(MAX_RETRY_AFTER_S, max(0.0, float(value)))
-        except ValueError:
-            parsed = email.utils.parsedate_to_datetime(value) if value else None
-            if parsed is not None:
-                return min(MAX_RETRY_AFTER_S, max(0.0, parsed.timestamp() - now))
-    reset = lower.get("x-rate-limit-reset")
-    if reset:
-        try:
-            return min(MAX_RETRY_AFTER_S, max(0.0, float(reset) - now))
-        except ValueError:
-            pass
-    for key in ("ratelimit-reset", "x-ratelimit-reset"):
-        if lower.get(key):
-            try:
-                seconds = float(lower[key])
-            except ValueError:
-                continue
-            # some APIs send an epoch, most a delta
-            return min(MAX_RETRY_AFTER_S, max(0.0, seconds - now if seconds > 1e9 else seconds))
-    return None
-
-
-def _error_text(resp: httpx.Response) -> str:
-    try:
-        data = resp.json()
-    except ValueError:
-        return resp.text[:300].strip()
-    if isinstance(data, dict):
-        for key in ("detail", "message", "title", "error_description", "error"):
-            value = data.get(key)
-            if isinstance(value, str) and value:
-                code = data.get("code") or data.get("type") or data.get("errorType") or ""
-                errors = data.get("errors")
-                extra = ""
-                if isinstance(errors, list) and errors:
-                    first = errors[0]
-                    if isinstance(first, dict):
-                        extra = " (" + str(first.get("message") or first.get("detail") or first)[:200] + ")"
-                return f"{value}{extra}" + (f" [{code}]" if code and code != "about:blank" else "")
-    return str(data)[:300]
-
-
-class Http:
-    """An httpx client for one API that raises the publishing errors above."""
-
-    def __init__(
-        self,
-        platform: str,
-        base_url: str,
-        *,
-        headers: Mapping[str, str] | None = None,
-        auth: httpx.Auth | tuple[str, str] | None = None,
-        timeout_s: float = 30.0,
-        redact: Redactor | None = None,
-    ):
-        self.platform = platform
-        self.redact = redact or Redactor()
-        self.client = httpx.Client(
-            base_url=base_url.rstrip("/"),
-            headers={"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})},
-            auth=auth,
-            timeout=httpx.Timeout(timeout_s, connect=min(10.0, timeout_s)),
-            follow_redirects=False,
-        )
-
-    def close(self) -> None:
-        self.client.close()
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: Any = None,
-        params: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-        ok: tuple[int, ...] = (200, 201, 202, 204),
-        creates: bool = False,
-    ) -> httpx.Response:
-        """``creates``: the request changes state remotely, so a timeout after sending is OutcomeUnknown."""
-        where = f"{self.platform} {method} {path}"
-        try:
-            resp = self.client.request(method, path, json=json, params=params, headers=headers)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise Retryable(
-                self.redact(f"{where}: could not connect ({type(exc).__name__}: {exc})")
-            ) from None
-        except httpx.HTTPError as exc:
-            message = self.redact(f"{where}: no answer after sending ({type(exc).__name__}: {exc})")
-            if creates:
-                raise OutcomeUnknown(message) from None
-            raise Retryable(message) from None
-        if resp.status_code in ok:
-            return resp
-        text = self.redact(_error_text(resp))
-        status = resp.status_code
-        message = f"{where} → HTTP {status}: {text}"
-        if status == 429 or status == 408 or status >= 500:
-            raise Retryable(message, status=status, retry_after=retry_after_seconds(resp.headers))
-        raise Permanent(message, status=status)
-
-    def create(
-        self,
-        path: str,
-        *,
-        json: Any = None,
-        ok: tuple[int, ...] = (200, 201),
-        id_at: tuple[str, ...] = ("id",),
-    ) -> str:
-        """POST that creates a remote object; returns its id, found in the JSON answer under the keys
-        ``id_at``. An answer without it is OutcomeUnknown: the object may exist all the same."""
-        resp = self.request("POST", path, json=json, ok=ok, creates=True)
-        try:
-            found: Any = resp.json()
-            for key in id_at:
-                found = found[key]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise OutcomeUnknown(f"{self.platform} POST {path}: unexpected answer ({exc})") from None
-        return str(found)
-
-
 class HttpPublisher(Publisher):
-    """A publisher that talks to one API through :class:`Http` (closed with the publisher)."""
+    """A publisher that talks to one API through its account's :class:`ApiClient` (closed with the
+    publisher)."""
 
-    http: Http
+    http: ApiClient
 
     def close(self) -> None:
         self.http.close()

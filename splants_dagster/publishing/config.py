@@ -7,8 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from splants_dagster.http.redact import Redactor, redact_in_http_logs
 from splants_dagster.platforms import PLATFORMS
-from splants_dagster.publishing.base import Publisher, Redactor, redact_in_http_logs
+from splants_dagster.publishing.base import Publisher
 from splants_dagster.publishing.hubspot import HubSpotBlogPublisher, HubSpotEmailPublisher
 from splants_dagster.publishing.linkedin import DEFAULT_VERSION, LinkedInPublisher
 from splants_dagster.publishing.mailchimp import MailchimpPublisher
@@ -133,7 +134,6 @@ def build_publishers(s: PublishingSettings) -> PublisherSet:
     redact = Redactor(s.secrets())
     redact_in_http_logs(*s.secrets())
     pset = PublisherSet(settings=s, redact=redact)
-    common = {"timeout_s": s.timeout_s, "redact": redact}
 
     # blog
     wp_missing = _missing(
@@ -143,22 +143,30 @@ def build_publishers(s: PublishingSettings) -> PublisherSet:
     )
     hs_blog_missing = _missing(HUBSPOT_ACCESS_TOKEN=s.hubspot_access_token, HUBSPOT_BLOG_ID=s.hubspot_blog_id)
     choice = (s.blog_publisher or "auto").lower()
-    if choice in ("auto", "wordpress") and not wp_missing:
+    # the credentials spelled out (not ``not wp_missing``) so the type checker sees them narrowed to str
+    if (
+        choice in ("auto", "wordpress")
+        and s.wordpress_url
+        and s.wordpress_username
+        and s.wordpress_app_password
+    ):
         pset.by_platform["blog"] = WordPressPublisher(
             s.wordpress_url,
             s.wordpress_username,
-            s.wordpress_app_password,  # type: ignore[arg-type]
+            s.wordpress_app_password,
             status=s.wordpress_status,
             category=s.wordpress_category,
-            **common,
+            timeout_s=s.timeout_s,
+            redact=redact,
         )
-    elif choice in ("auto", "hubspot") and not hs_blog_missing:
+    elif choice in ("auto", "hubspot") and s.hubspot_access_token and s.hubspot_blog_id:
         pset.by_platform["blog"] = HubSpotBlogPublisher(
             s.hubspot_access_token,
             s.hubspot_blog_id,
-            action=s.hubspot_blog_action,  # type: ignore[arg-type]
+            action=s.hubspot_blog_action,
             base_url=s.hubspot_api_base_url or "https://api.hubapi.com",
-            **common,
+            timeout_s=s.timeout_s,
+            redact=redact,
         )
     elif choice == "outbox":
         pset.fallback["blog"] = "SPLANTS_BLOG_PUBLISHER=outbox"
@@ -170,7 +178,7 @@ def build_publishers(s: PublishingSettings) -> PublisherSet:
     # X
     if s.x_access_token:
         pset.by_platform["twitter"] = XPublisher(
-            s.x_access_token, base_url=s.x_api_base_url or X_BASE, **common
+            s.x_access_token, base_url=s.x_api_base_url or X_BASE, timeout_s=s.timeout_s, redact=redact
         )
     else:
         pset.fallback["twitter"] = "no X credentials (X_ACCESS_TOKEN not set)"
@@ -179,13 +187,14 @@ def build_publishers(s: PublishingSettings) -> PublisherSet:
     li_missing = _missing(
         LINKEDIN_ACCESS_TOKEN=s.linkedin_access_token, LINKEDIN_AUTHOR_URN=s.linkedin_author_urn
     )
-    if not li_missing:
+    if s.linkedin_access_token and s.linkedin_author_urn:
         pset.by_platform["linkedin"] = LinkedInPublisher(
             s.linkedin_access_token,
-            s.linkedin_author_urn,  # type: ignore[arg-type]
+            s.linkedin_author_urn,
             version=s.linkedin_version or DEFAULT_VERSION,
             base_url=s.linkedin_api_base_url or "https://api.linkedin.com",
-            **common,
+            timeout_s=s.timeout_s,
+            redact=redact,
         )
     else:
         pset.fallback["linkedin"] = f"no LinkedIn credentials ({', '.join(li_missing)} not set)"
@@ -197,11 +206,16 @@ def build_publishers(s: PublishingSettings) -> PublisherSet:
         MAILCHIMP_LIST_ID=s.mailchimp_list_id,
     )
     choice = (s.email_publisher or "auto").lower()
-    if choice in ("auto", "mailchimp") and not mc_missing:
+    if (
+        choice in ("auto", "mailchimp")
+        and s.mailchimp_api_key
+        and s.mailchimp_server_prefix
+        and s.mailchimp_list_id
+    ):
         pset.by_platform["email"] = MailchimpPublisher(
             s.mailchimp_api_key,
             s.mailchimp_server_prefix,
-            s.mailchimp_list_id,  # type: ignore[arg-type]
+            s.mailchimp_list_id,
             action=s.mailchimp_action,
             from_name=s.mailchimp_from_name,
             reply_to=s.mailchimp_reply_to,
@@ -212,14 +226,16 @@ def build_publishers(s: PublishingSettings) -> PublisherSet:
             ab_test_size=s.mailchimp_ab_test_size,
             ab_wait_minutes=s.mailchimp_ab_wait_minutes,
             ab_winner=s.mailchimp_ab_winner,
-            **common,
+            timeout_s=s.timeout_s,
+            redact=redact,
         )
     elif choice in ("auto", "hubspot") and s.hubspot_access_token:
         pset.by_platform["email"] = HubSpotEmailPublisher(
             s.hubspot_access_token,
             action=s.hubspot_email_action,
             base_url=s.hubspot_api_base_url or "https://api.hubapi.com",
-            **common,
+            timeout_s=s.timeout_s,
+            redact=redact,
         )
     elif choice == "outbox":
         pset.fallback["email"] = "SPLANTS_EMAIL_PUBLISHER=outbox"

@@ -21,19 +21,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from splants_dagster.http.accounts import HUBSPOT_BASE_URL, HubSpotAccount
+from splants_dagster.http.redact import Redactor
 from splants_dagster.publishing.base import (
     Checkpoint,
-    Http,
     HttpPublisher,
     PublishItem,
     PublishResult,
     Reconciled,
-    Redactor,
     iso_z,
 )
 from splants_dagster.publishing.render import excerpt, markdown_html
 
-DEFAULT_BASE_URL = "https://api.hubapi.com"
+DEFAULT_BASE_URL = HUBSPOT_BASE_URL
 LIVE = ("PUBLISHED", "SCHEDULED", "PUBLISHED_OR_SCHEDULED")
 
 
@@ -52,13 +52,7 @@ class _HubSpot(HttpPublisher):
         if action not in ("draft", "publish"):
             raise ValueError(f"HubSpot action {action!r}: expected draft or publish")
         self.action = action
-        self.http = Http(
-            "hubspot",
-            base_url,
-            headers={"Authorization": f"Bearer {access_token}"},
-            timeout_s=timeout_s,
-            redact=redact,
-        )
+        self.http = HubSpotAccount(access_token, base_url).api(timeout_s, redact)
 
 
 class HubSpotBlogPublisher(_HubSpot):

@@ -13,20 +13,20 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from splants_dagster.http.accounts import LINKEDIN_BASE_URL, LINKEDIN_VERSION, LinkedInAccount
+from splants_dagster.http.redact import Redactor
 from splants_dagster.publishing.base import (
     Checkpoint,
-    Http,
     HttpPublisher,
     OutcomeUnknown,
     Permanent,
     PublishItem,
     PublishResult,
-    Redactor,
 )
 from splants_dagster.publishing.render import linkedin_commentary
 
-DEFAULT_BASE_URL = "https://api.linkedin.com"
-DEFAULT_VERSION = "202510"
+DEFAULT_BASE_URL = LINKEDIN_BASE_URL
+DEFAULT_VERSION = LINKEDIN_VERSION
 AUTHOR_URN = re.compile(r"^urn:li:(person|organization):[A-Za-z0-9_-]+$")
 VERSION = re.compile(r"^\d{6}(\.\d{2})?$")
 
@@ -54,16 +54,8 @@ class LinkedInPublisher(HttpPublisher):
             raise ValueError(f"LINKEDIN_VERSION {version!r}: expected YYYYMM, e.g. {DEFAULT_VERSION}")
         self.author = author_urn
         self.version = version
-        self.http = Http(
-            "linkedin",
-            base_url,
-            headers={
-                "Authorization": f"Bearer {access_token}",
-                "LinkedIn-Version": version,
-                "X-Restli-Protocol-Version": "2.0.0",
-            },
-            timeout_s=timeout_s,
-            redact=redact,
+        self.http = LinkedInAccount(access_token, version, base_url, author_urn=author_urn).api(
+            timeout_s, redact
         )
 
     def payload(self, item: PublishItem) -> dict[str, Any]:

@@ -26,15 +26,15 @@ import datetime as dt
 import math
 from typing import Any
 
+from splants_dagster.http.accounts import MailchimpAccount
+from splants_dagster.http.redact import Redactor
 from splants_dagster.publishing.base import (
     Checkpoint,
-    Http,
     HttpPublisher,
     Permanent,
     PublishItem,
     PublishResult,
     Reconciled,
-    Redactor,
     iso_z,
 )
 from splants_dagster.publishing.render import email_html
@@ -100,14 +100,7 @@ class MailchimpPublisher(HttpPublisher):
         self.from_name = from_name
         self.reply_to = reply_to
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
-        base = base_url or f"https://{server_prefix}.api.mailchimp.com"
-        self.http = Http(
-            "mailchimp",
-            base.rstrip("/") + "/3.0",
-            auth=("splants", api_key),
-            timeout_s=timeout_s,
-            redact=redact,
-        )
+        self.http = MailchimpAccount(api_key, server_prefix, base_url).api(timeout_s, redact)
 
     def _sender(self) -> tuple[str, str]:
         if not (self.from_name and self.reply_to):
@@ -126,8 +119,10 @@ class MailchimpPublisher(HttpPublisher):
 
     def audience(self, item: PublishItem) -> tuple[str, str] | None:
         """``("segment", id)`` or ``("tag", name)``: the brief's, else the config's; None = whole list."""
-        if item.email_segment or item.email_tag:
-            return ("segment", item.email_segment) if item.email_segment else ("tag", item.email_tag)  # type: ignore[return-value]
+        if item.email_segment:
+            return "segment", item.email_segment
+        if item.email_tag:
+            return "tag", item.email_tag
         if self.segment_id:
             return "segment", self.segment_id
         if self.tag:

@@ -7,7 +7,7 @@ history and the predictor's slot preferences; then the schedule rows and their p
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -203,7 +203,7 @@ def write_schedule(
     return added
 
 
-def history_note(history: list[Mapping[str, Any]]) -> str:
+def history_note(history: Sequence[Mapping[str, Any]]) -> str:
     if not history:
         return "no history: prior only"
     if all(h["is_demo"] for h in history):

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import unicodedata
+from typing import TYPE_CHECKING
 
-from markdown_it import MarkdownIt
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 X_LIMIT = 280
 X_URL_WEIGHT = 23
 URL = re.compile(r"https?://\S+", re.IGNORECASE)
 SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 
-_md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+
+@functools.cache
+def _md() -> MarkdownIt:
+    """The CommonMark renderer, built on first use (markdown-it is not needed to load the code location)."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
 
 
 def slugify(text: str) -> str:
@@ -23,7 +32,7 @@ def slugify(text: str) -> str:
 
 def markdown_html(text: str) -> str:
     """CommonMark to HTML; raw HTML in the text is escaped, never passed through."""
-    return _md.render(text or "").strip()
+    return _md().render(text or "").strip()
 
 
 def email_html(

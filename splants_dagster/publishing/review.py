@@ -31,7 +31,7 @@ import yaml
 
 from splants_dagster.campaigns.briefs import BriefError, FieldProblem
 from splants_dagster.platforms import PLATFORMS
-from splants_dagster.warehouse.store import dict_rows
+from splants_dagster.warehouse.store import dict_rows, scalar
 
 CONFIG_FILE = "publishing.yaml"
 ALLOW_ENV = "SPLANTS_ALLOW_TEMPLATE_CONTENT"
@@ -415,9 +415,7 @@ def import_yaml(
                 problems.append(f"{path}: field '{pid}': no such piece")
                 continue
             did = "yaml_" + hashlib.sha256(f"{pid}|{entry.fingerprint()}".encode()).hexdigest()[:20]
-            if conn.execute("SELECT count(*) FROM review_decisions WHERE decision_id = ?", [did]).fetchone()[
-                0
-            ]:
+            if scalar(conn, "SELECT count(*) FROM review_decisions WHERE decision_id = ?", [did]):
                 continue
             if entry.decision == "approve":
                 blocked = gate_problems(conn, row, reviews.get(pid))
@@ -438,3 +436,46 @@ def import_yaml(
             )
             imported += 1
     return imported, problems
+
+
+class NoBriefError(ValueError):
+    """The piece's campaign has no registered brief, so a person's edit cannot be re-checked by QA."""
+
+
+def qa_edit(
+    conn: duckdb.DuckDBPyConnection, row: Mapping[str, Any], new_text: str, brand_file: Path
+) -> dict[str, Any]:
+    """QA of a person's edit with the campaign's context: score, summary and the legal/factual gate
+    (``passed`` is False while the edit fails either). Used by ``splants review edit`` and the desk."""
+    from splants_dagster.campaigns.briefs import CampaignBrief, load_brand
+    from splants_dagster.qa.campaign import qa_context_for
+    from splants_dagster.qa.engine import evaluate
+    from splants_dagster.qa.model import QAText, spec_for
+
+    found = conn.execute(
+        "SELECT brief_json FROM campaigns WHERE campaign_id = ?", [row["campaign_id"]]
+    ).fetchone()
+    if not found or not found[0]:
+        raise NoBriefError(f"campaign {row['campaign_id']} has no registered brief: cannot QA the edit")
+    brief = CampaignBrief.model_validate_json(found[0])
+    brand = load_brand(brand_file)
+    sources = {
+        ref: (text, role)
+        for ref, text, role in conn.execute(
+            "SELECT ref, text, role FROM research_sources WHERE campaign_id = ? AND ok", [row["campaign_id"]]
+        ).fetchall()
+    }
+    ctx = qa_context_for(
+        brief,
+        brand,
+        {k: v[0] for k, v in sources.items()},
+        roles={k: v[1] or "reference" for k, v in sources.items()},
+    )
+    spec = spec_for(row["campaign_id"], row["platform"], row["content_type"], brief.word_targets())
+    evaluation = evaluate(QAText.from_row({**row, "body": new_text}, spec), ctx)
+    gate = [
+        name
+        for name in ("legal", "factual")
+        if name in evaluation.checks and not evaluation.checks[name].passed
+    ]
+    return {"score": evaluation.score, "passed": not gate, "summary": evaluation.summary(), "gate": gate}

@@ -354,8 +354,8 @@ class _Batch:
             self._failed(item, publisher, err, attempts, fallback)
             return
         except Exception as exc:  # a bug after the request may have been processed: treat as unknown
-            err = OutcomeUnknown(f"{type(exc).__name__}: {exc}")
-            self._failed(item, publisher, err, attempts, fallback)
+            unknown = OutcomeUnknown(f"{type(exc).__name__}: {exc}")
+            self._failed(item, publisher, unknown, attempts, fallback)
             return
         self._published(item, publisher, result, fallback, "published", boost_id)
 
@@ -508,8 +508,8 @@ def publish_due(
         return report
 
     lock_path = store.paths.warehouse_dir / ".publish.lock"
-    with publish_lock(lock_path, lock_timeout_s) as held:
-        if not held:
+    with publish_lock(lock_path, lock_timeout_s) as locked:
+        if not locked:
             report.skipped_reason = f"another publishing run holds {lock_path}; nothing done"
             log("warning", report.skipped_reason)
             return report

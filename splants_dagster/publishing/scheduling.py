@@ -25,6 +25,7 @@ No Dagster imports: the asset loads inputs and calls :func:`build_schedule`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import itertools
 import math
@@ -324,6 +325,19 @@ def _rng(seed: str, piece_id: str) -> random.Random:
     return random.Random(int(hashlib.sha256(f"{seed}|{piece_id}".encode()).hexdigest()[:16], 16))
 
 
+def _instant(value: Any) -> dt.datetime:
+    """A slot's time as an aware UTC datetime (a datetime or an ISO 8601 string)."""
+    when = as_utc(value)
+    if when is None:
+        raise ValueError(f"not a point in time: {value!r}")
+    return when
+
+
+def _day_rank(target: int, day: int) -> tuple[int, bool]:
+    """Sort key: days nearest the target day first, a later day before an equally near earlier one."""
+    return abs(day - target), day < target
+
+
 def _pick(
     cands: Sequence[_Candidate],
     feasible: Callable[[_Candidate], bool],
@@ -421,7 +435,7 @@ def build_schedule(
     for item in items:
         if item.fixed_at is not None:
             register(
-                item, as_utc(item.fixed_at).astimezone(tz), item.fixed_source or "prior", 0.0, False, True
+                item, _instant(item.fixed_at).astimezone(tz), item.fixed_source or "prior", 0.0, False, True
             )
 
     movable = [i for i in items if i.fixed_at is None]
@@ -463,7 +477,7 @@ def build_schedule(
         is_main_pillar = item.is_pillar and item.variant_of is None
         explore = bool(grid) and not is_main_pillar and rng.random() < policy.exploration
         target = target_day[item.piece_id]
-        day_order = sorted(range(duration_days), key=lambda d, t=target: (abs(d - t), d < t))
+        day_order = sorted(range(duration_days), key=functools.partial(_day_rank, target))
         chosen: tuple[_Candidate, bool] | None = None
         tie_break = False
         # pass 1: good slots only (prior slots, learned cells scoring above the account's average);
@@ -484,7 +498,7 @@ def build_schedule(
                         break
                 pool = [c for c in cands if c.score > 0] if good_only else cands
                 pick, tie_break = _pick(
-                    pool, lambda c, i=item: feasible(i, c), preferences.get(item.piece_id), policy
+                    pool, functools.partial(feasible, item), preferences.get(item.piece_id), policy
                 )
                 if pick is not None:
                     chosen = (pick, False)
@@ -582,3 +596,47 @@ def calendar_markdown(slots: Sequence[Slot], limit_days: int = 60) -> str:
         f"\n_local times ({tz_name} at the first slot); L learned, P prior, E exploration, * already out_"
     )
     return "\n".join(lines)
+
+
+def slot_refusal(
+    moving: Slot,
+    others: Sequence[Slot],
+    start_date: dt.date,
+    duration_days: int,
+    timezone: str,
+    policy: SchedulePolicy | None = None,
+) -> str | None:
+    """Why ``moving`` (a piece moved by hand to ``moving.publish_at``) breaks the scheduler's rules, or
+    None when the slot is allowed: inside the campaign window, on an allowed hour of the brand's clock (or
+    a prior slot), and no new spacing, daily-cap, A/B-day or pillar-first problem among ``others`` (the
+    campaign's other slots on every channel) as :func:`rule_violations` sees them."""
+    policy = policy or SchedulePolicy()
+    tz = ZoneInfo(timezone)
+    when = _instant(moving.publish_at)
+    local = when.astimezone(tz)
+    window_start = dt.datetime.combine(start_date, dt.time(0), tzinfo=tz).astimezone(UTC)
+    window_end = dt.datetime.combine(
+        start_date + dt.timedelta(days=duration_days), dt.time(0), tzinfo=tz
+    ).astimezone(UTC)
+    if not window_start <= when < window_end:
+        last = start_date + dt.timedelta(days=duration_days - 1)
+        return f"window: {local:%Y-%m-%d %H:%M} is outside the campaign window ({start_date} to {last})"
+    on_hour = local.minute == 0 and local_instant(local.date(), local.hour, tz) is not None
+    if not (on_hour and local.hour in policy.allowed_hours) and not _is_prior(moving.platform, local, policy):
+        hours = f"{min(policy.allowed_hours):02d}:00-{max(policy.allowed_hours):02d}:00"
+        return f"allowed hours: {local:%H:%M} is not a slot (whole hours {hours} on the brand's clock)"
+    rest = [s for s in others if s.piece_id != moving.piece_id]
+    moved = Slot(**{**moving.__dict__, "publish_at": when, "local": local})
+    before = {(p["piece"], p["problem"]) for p in rule_violations(rest, policy)}
+    new = [p for p in rule_violations([*rest, moved], policy) if (p["piece"], p["problem"]) not in before]
+    if not new:
+        return None
+    rule = policy.rule(moving.platform)
+    problem = new[0]["problem"]
+    if "cap" in problem:
+        return f"daily cap: {moving.platform} allows {rule.daily_cap} a day ({problem})"
+    if "versions" in problem:
+        return f"A/B: one version of a piece a day per channel ({problem})"
+    if "pillar" in problem:
+        return f"pillar first: {new[0]['piece']} would go out before the pillar post"
+    return f"spacing: {moving.platform} needs {rule.min_gap_hours:g}h between posts ({new[0]['piece']} {problem})"

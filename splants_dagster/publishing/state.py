@@ -25,7 +25,8 @@ from typing import Any
 import duckdb
 
 from splants_dagster.publishing.base import ABVariant, PublishItem, PublishResult, idempotency_key
-from splants_dagster.warehouse.store import dict_rows
+from splants_dagster.publishing.utm import tag_item
+from splants_dagster.warehouse.store import dict_rows, scalar
 
 PUBLISHABLE = ("approved", "auto_fixed")
 PUBLICATIONS = "publications"
@@ -41,9 +42,7 @@ def table_for(conn: duckdb.DuckDBPyConnection, key: str) -> str:
     """The state table holding ``key``: a re-promotion's row is created (pending) in
     ``boost_publications`` by :func:`schedule_boosts` before any state change; other keys are in
     ``publications``. So the state changes below (and ``splants publish resolve``) serve both."""
-    found = conn.execute(
-        f"SELECT count(*) FROM {BOOST_PUBLICATIONS} WHERE idempotency_key = ?", [key]
-    ).fetchone()[0]
+    found = scalar(conn, f"SELECT count(*) FROM {BOOST_PUBLICATIONS} WHERE idempotency_key = ?", [key])
     return BOOST_PUBLICATIONS if found else PUBLICATIONS
 
 
@@ -163,7 +162,7 @@ def item_from_row(row: dict[str, Any]) -> PublishItem:
         if row.get("boost_id")
         else idempotency_key(row["piece_id"], row["platform"])
     )
-    return PublishItem(
+    item = PublishItem(
         idempotency_key=key,
         piece_id=row["piece_id"],
         campaign_id=row["campaign_id"],
@@ -201,6 +200,7 @@ def item_from_row(row: dict[str, Any]) -> PublishItem:
         if first is not None and first.tzinfo is None
         else first,
     )
+    return tag_item(item, brief)  # UTM tags on links to the landing page (publishing/utm.py)
 
 
 def _text(value: Any) -> str | None:
@@ -452,9 +452,7 @@ def ensure_pending(conn: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]], 
     added = 0
     for r in rows:
         key = idempotency_key(r["piece_id"], r["platform"])
-        before = conn.execute(
-            "SELECT count(*) FROM publications WHERE idempotency_key = ?", [key]
-        ).fetchone()[0]
+        before = scalar(conn, "SELECT count(*) FROM publications WHERE idempotency_key = ?", [key])
         if before:
             conn.execute(
                 "UPDATE publications SET publish_at = ? WHERE idempotency_key = ?"

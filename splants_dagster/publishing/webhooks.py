@@ -5,8 +5,9 @@ Every request carries ``X-Splants-Signature-256: sha256=<hex>``, the HMAC-SHA256
 time (:func:`verify`). ``X-Splants-Event`` names the event and ``X-Splants-Delivery`` is the event id,
 which stays the same across retries so receivers can drop duplicates: delivery is at least once.
 
-A delivery is retried a few times with exponential backoff within a run (honouring ``Retry-After``), then
-again on later runs; every attempt is logged (``webhook_deliveries``). Webhook URLs often embed secrets, so
+A delivery is retried a few times within a run with the shared backoff policy
+(:class:`~splants_dagster.http.retry.RetryPolicy`: exponential, honouring ``Retry-After``; a receiver
+asking for a longer wait than ``max_backoff_s`` is left until a later run), then again on later runs; every attempt is logged (``webhook_deliveries``). Webhook URLs often embed secrets, so
 only :func:`url_ref` (scheme, host and a short hash) is ever stored or logged.
 """
 
@@ -23,7 +24,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from splants_dagster.publishing.base import USER_AGENT, Redactor, retry_after_seconds
+from splants_dagster.http.api import USER_AGENT
+from splants_dagster.http.redact import Redactor, redact_in_http_logs
+from splants_dagster.http.retry import RetryPolicy, retry_after_seconds
 
 SIGNATURE_HEADER = "X-Splants-Signature-256"
 EVENT_HEADER = "X-Splants-Event"
@@ -36,7 +39,9 @@ def sign(secret: str, body: bytes) -> str:
 
 def verify(secret: str, body: bytes, header: str | None) -> bool:
     """What a receiver runs: does ``header`` match the HMAC of the raw ``body``?"""
-    return bool(header) and hmac.compare_digest(sign(secret, body), header.strip())
+    if not header:
+        return False
+    return hmac.compare_digest(sign(secret, body), header.strip())
 
 
 def url_ref(url: str) -> str:
@@ -86,10 +91,17 @@ class WebhookSender:
         self.urls = list(urls)
         self.secret = secret
         self.attempts = attempts
-        self.backoff_s = backoff_s
-        self.max_backoff_s = max_backoff_s
+        self.policy = RetryPolicy(
+            max_attempts=attempts,
+            base_delay_s=backoff_s,
+            max_delay_s=max_backoff_s,
+            max_retry_after_s=max_backoff_s,
+            jitter=False,
+        )
         self.sleep = sleep
-        self.redact = redact or Redactor([secret, *urls])
+        self.redact = redact or Redactor()
+        self.redact.add(secret, *urls)
+        redact_in_http_logs(secret, *urls)  # httpx logs each request URL, and these URLs are secrets
         self.client = httpx.Client(
             timeout=timeout_s, headers={"User-Agent": USER_AGENT}, follow_redirects=False
         )
@@ -139,9 +151,8 @@ class WebhookSender:
             )
             if ok or (status is not None and 400 <= status < 500 and status not in (408, 429)):
                 break
-            if i + 1 < self.attempts:
-                delay = min(self.max_backoff_s, self.backoff_s * 2**i)
-                if retry_after is not None:
-                    delay = min(self.max_backoff_s, max(delay, retry_after))
-                self.sleep(delay)
+            delay = self.policy.delay(i + 1, retry_after)
+            if delay is None:
+                break
+            self.sleep(delay)
         return log

@@ -13,17 +13,15 @@ import datetime as dt
 import html
 from typing import Any
 
-import httpx
-
+from splants_dagster.http.accounts import WordPressSite
+from splants_dagster.http.redact import Redactor
 from splants_dagster.publishing.base import (
     Checkpoint,
-    Http,
     HttpPublisher,
     Permanent,
     PublishItem,
     PublishResult,
     Reconciled,
-    Redactor,
 )
 from splants_dagster.publishing.render import excerpt, markdown_html
 
@@ -55,13 +53,7 @@ class WordPressPublisher(HttpPublisher):
         self.category = category
         self.seo_title_key = seo_title_key
         self.seo_description_key = seo_description_key
-        self.http = Http(
-            "wordpress",
-            site_url.rstrip("/") + "/wp-json/wp/v2",
-            auth=httpx.BasicAuth(username, app_password),
-            timeout_s=timeout_s,
-            redact=redact,
-        )
+        self.http = WordPressSite(site_url, username, app_password).api(timeout_s, redact)
 
     def _categories(self, item: PublishItem) -> list[str]:
         name = self.category or (item.keywords[0].title() if item.keywords else "")

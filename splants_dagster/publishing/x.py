@@ -14,18 +14,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from splants_dagster.http.accounts import X_BASE_URL, XAccount
+from splants_dagster.http.redact import Redactor
 from splants_dagster.publishing.base import (
     Checkpoint,
-    Http,
     HttpPublisher,
     PublishItem,
     PublishResult,
     Reconciled,
-    Redactor,
 )
 from splants_dagster.publishing.render import x_thread
 
-DEFAULT_BASE_URL = "https://api.x.com"
+DEFAULT_BASE_URL = X_BASE_URL
 
 
 def tweet_url(tweet_id: str) -> str:
@@ -45,13 +45,7 @@ class XPublisher(HttpPublisher):
         timeout_s: float = 30.0,
         redact: Redactor | None = None,
     ):
-        self.http = Http(
-            "x",
-            base_url,
-            headers={"Authorization": f"Bearer {access_token}"},
-            timeout_s=timeout_s,
-            redact=redact,
-        )
+        self.http = XAccount(access_token, base_url).api(timeout_s, redact)
 
     def parts(self, item: PublishItem) -> list[str]:
         return x_thread(item.rendered or item.body)

@@ -107,8 +107,8 @@ class QAAssistant:
         if data is None:
             return None
         try:
-            score = float(data.get("score"))
-        except (TypeError, ValueError):
+            score = float(data["score"])
+        except (KeyError, TypeError, ValueError):
             self.problems.append(f"{purpose} for {text.piece_id}: reply has no numeric 'score'")
             return None
         findings = []

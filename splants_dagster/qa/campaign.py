@@ -255,7 +255,7 @@ class CampaignQA:
 
     def worst_findings(self, limit: int = 15) -> list[dict[str, Any]]:
         """The most serious findings (errors first, then by check weight and score), info ones left out."""
-        rows = []
+        rows: list[dict[str, Any]] = []
         for p in self.pieces.values():
             for name, c in p.outcome.evaluation.checks.items():
                 for f in c.findings:
@@ -427,7 +427,9 @@ def _apply_review(
     piece.note = applied.note if applied.record else f"{piece.note}; {applied.note}"
     if not applied.record:
         notes.append(f"{piece.piece_id}: {applied.note}")
-    same = previous is not None and previous.get("entry_hash") == entry.fingerprint()
+    recorded = (
+        previous if previous is not None and previous.get("entry_hash") == entry.fingerprint() else None
+    )
     review_rows.append(
         {
             "piece_id": piece.piece_id,
@@ -436,10 +438,10 @@ def _apply_review(
             "reviewer": entry.by,
             "note": entry.note,
             "entry_hash": entry.fingerprint(),
-            "text_hash": previous["text_hash"] if same else text_hash,
+            "text_hash": recorded["text_hash"] if recorded is not None else text_hash,
             "outcome": applied.outcome,
             "review_file": inputs.review_file,
-            "first_seen_at": previous["first_seen_at"] if same else inputs.now,
+            "first_seen_at": recorded["first_seen_at"] if recorded is not None else inputs.now,
             "applied_at": inputs.now,
         }
     )

@@ -26,10 +26,11 @@ and most of the words it is about (the few content words after it).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
@@ -221,7 +222,7 @@ NUMERIC_KINDS = ("money", "percent", "multiplier", "duration", "count", "number"
 
 
 def _unit_words(after: str) -> list[str]:
-    out = []
+    out: list[str] = []
     for m in re.finditer(r"[A-Za-z][A-Za-z'’-]*|[.,;:!?()\n]", after[:60]):
         w = m.group(0)
         if not w[0].isalpha():
@@ -324,12 +325,12 @@ def numbers(text: str, *, all_numbers: bool = False) -> list[Claim]:
         keep(_number_claim(kind, float(value), m.start(), m.end(), m.group(0), plain[m.end() :]), value)
     for m in MULTIPLIER_WORDS.finditer(plain):
         word = m.group(1).split()[0].lower()
-        value = {"twice": 2, "double": 2, "triple": 3}.get(word) or WORD_NUMBERS.get(word)
-        if value is None and word.isdigit():
-            value = int(word)
-        if value is not None and free(m.start(), m.end()):
+        times = {"twice": 2, "double": 2, "triple": 3}.get(word) or WORD_NUMBERS.get(word)
+        if times is None and word.isdigit():
+            times = int(word)
+        if times is not None and free(m.start(), m.end()):
             taken.append((m.start(), m.end()))
-            claims.append(Claim("multiplier", m.group(0), m.start(), m.end(), value=float(value)))
+            claims.append(Claim("multiplier", m.group(0), m.start(), m.end(), value=float(times)))
     return sorted(claims, key=lambda c: (c.start, c.kind))
 
 
@@ -705,7 +706,8 @@ def evidence_for(statements: Sequence[Statement], dates: Sequence[Any] = ()) -> 
 class ClaimRow:
     field: str
     verdict: Verdict
-    extra: dict[str, Any] = field(default_factory=dict)
+    # dataclasses.field spelled out: the class has an attribute named ``field``
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         c = self.verdict.claim

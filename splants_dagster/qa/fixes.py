@@ -101,7 +101,7 @@ def replacements(text: QAText, findings: list[Finding], _ctx: QAContext) -> tupl
         values["body"] = body
         notes.append("brand_voice: words in capitals put in normal case (shouting)")
     bangs = next((f for f in findings if f.code == "exclamation"), None)
-    if bangs:
+    if bangs is not None and bangs.fix is not None:
         keep, seen, out = int(bangs.fix["exclamations"]), 0, []
         for ch in values["body"]:
             if ch == "!":
@@ -299,7 +299,8 @@ def untruths(text: QAText, findings: list[Finding], _ctx: QAContext) -> tuple[QA
         return text, []
     body = text.body
     spans = sentence_spans(body)
-    drop = [s for s in spans if any(s.start <= f.start < s.end for f in bad)]
+    starts = [f.start for f in bad if f.start is not None]
+    drop = [s for s in spans if any(s.start <= at < s.end for at in starts)]
     if not drop or len(drop) >= len(spans):
         return text, []
     for s in sorted(drop, key=lambda s: s.start, reverse=True):

@@ -133,7 +133,7 @@ def apply_decision(
     if entry.decision == "reject":
         return Applied("rejected", who, note, "rejected", True)
     same_entry = previous is not None and previous.get("entry_hash") == entry.fingerprint()
-    if same_entry and previous.get("text_hash") != text_hash:
+    if same_entry and previous is not None and previous.get("text_hash") != text_hash:
         return Applied(
             automated_status,
             "qa",

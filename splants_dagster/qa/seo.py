@@ -60,7 +60,10 @@ def _finding(
     end: int | None = None,
     fix=None,
 ) -> Finding:
-    snippet = excerpt(value, start, end) if value and start is not None else (value[:120] if value else "")
+    if value and start is not None:
+        snippet = excerpt(value, start, start if end is None else end)
+    else:
+        snippet = value[:120] if value else ""
     return Finding(NAME, code, message, snippet, suggestion, severity, field, start, end, fix)
 
 

@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import json
 import re
 import ssl
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-
-import lxml.html
-import trafilatura
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
 from splants_dagster.campaigns.briefs import BrandProfile, CampaignBrief
 from splants_dagster.content.prompts import audience_request, keywords_request
@@ -101,12 +98,21 @@ class SourceDoc:
 
 def extract_html(html: str | bytes) -> tuple[str, list[str], str]:
     """(title, headings h1-h3, main text) of an HTML page."""
+    # imported here, not with the module: lxml, trafilatura and scikit-learn take ~1.3 s, and every process
+    # that loads the code location imports this module (issue #17)
+    import lxml.etree
+    import lxml.html
+    import trafilatura
+
     raw = html.decode("utf-8", errors="replace") if isinstance(html, bytes) else html
     title, headings = "", []
     try:
         tree = lxml.html.fromstring(raw)
         title = (tree.findtext(".//title") or "").strip()
-        for el in tree.xpath("//h1|//h2|//h3"):
+        found = tree.xpath("//h1|//h2|//h3")
+        for el in found if isinstance(found, list) else []:
+            if not isinstance(el, lxml.html.HtmlElement):  # always is: the HTML parser's elements
+                continue
             text = " ".join(el.text_content().split())
             if text:
                 headings.append(text)
@@ -213,7 +219,14 @@ def http_client(timeout_s: float | None = None, policy: FetchPolicy | None = Non
     return SourceFetcher(policy or FetchPolicy.from_env(timeout_s))
 
 
-STOP = STOP_WORDS | ENGLISH_STOP_WORDS
+@functools.cache
+def stop_words() -> frozenset[str]:
+    """The project's stop words plus scikit-learn's English list (loaded on first use)."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(STOP_WORDS | ENGLISH_STOP_WORDS)
+
+
 CLAUSE = re.compile(r"[.,;:!?()\[\]\"“”]|\s[-–—]\s")
 TOKEN = re.compile(r"[a-z][a-z\-]{2,}")
 
@@ -221,17 +234,18 @@ TOKEN = re.compile(r"[a-z][a-z\-]{2,}")
 def phrase_terms(text: str) -> list[str]:
     """Words and two-word phrases that are adjacent in the text itself (never across a stop word or a
     punctuation mark), so "box of ten" does not become the phrase "box ten"."""
+    stop = stop_words()
     terms: list[str] = []
     for clause in CLAUSE.split(text.lower()):
         tokens = clause.split()
         for i, tok in enumerate(tokens):
             word = tok.strip("'’")
-            if not TOKEN.fullmatch(word) or word in STOP:
+            if not TOKEN.fullmatch(word) or word in stop:
                 continue
             terms.append(word)
             if i + 1 < len(tokens):
                 nxt = tokens[i + 1].strip("'’")
-                if TOKEN.fullmatch(nxt) and nxt not in STOP:
+                if TOKEN.fullmatch(nxt) and nxt not in stop:
                     terms.append(f"{word} {nxt}")
     return terms
 
@@ -245,6 +259,8 @@ def add_top_terms(docs: list[SourceDoc], brief_text: str, n: int = 12) -> None:
     good = [d for d in docs if d.ok]
     if not good:
         return
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     corpus = [d.text for d in good] + [brief_text]
     vectorizer = TfidfVectorizer(analyzer=phrase_terms, min_df=1, sublinear_tf=True)
     matrix = vectorizer.fit_transform(corpus)
@@ -307,7 +323,7 @@ def rank_keywords(
 
     def add(keyword: str, score: float, origin: str) -> None:
         key = " ".join(keyword.lower().split())
-        if not key or key in STOP or len(key) < 3 or is_untrusted(key):
+        if not key or key in stop_words() or len(key) < 3 or is_untrusted(key):
             return
         entry = scores.setdefault(key, {"keyword": key, "score": 0.0, "origins": []})
         entry["score"] = max(entry["score"], score)

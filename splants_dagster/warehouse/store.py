@@ -221,7 +221,7 @@ class Warehouse:
             return False
         finally:
             conn.close()
-        return bool(row) and row[0] == schema.fingerprint()
+        return row is not None and row[0] == schema.fingerprint()
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
         with self.read() as conn:
@@ -269,7 +269,7 @@ def apply_bulk_schema(conn: duckdb.DuckDBPyConnection, bulk: Sequence[BulkDataba
     unknown = sorted(set(statements) - {b.alias for b in bulk})
     if unknown:
         raise ValueError(f"BULK_DDL for bulk database(s) not attached: {', '.join(unknown)}")
-    home = conn.execute("SELECT current_database()").fetchone()[0]
+    home = scalar(conn, "SELECT current_database()")
     try:
         for alias, ddl in statements.items():
             conn.execute(f"USE {alias}")
@@ -289,11 +289,12 @@ def migrate_to_bulk(conn: duckdb.DuckDBPyConnection) -> list[str]:
     same result (nothing doubles), and slices written elsewhere are kept."""
     moved = []
     for table, (alias, keys) in moved_to_bulk().items():
-        present = conn.execute(
+        present = scalar(
+            conn,
             "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
             "AND schema_name = 'core' AND table_name = ?",
             [table],
-        ).fetchone()[0]
+        )
         if not present:
             continue
         target = f"{alias}.main.{table}"
@@ -340,7 +341,7 @@ def ingest_journals(conn: duckdb.DuckDBPyConnection, paths: DataPaths) -> int:
     for path in idle_journals(paths.journal_dir):
         records = read_journal(path)
         if records:
-            before = conn.execute("SELECT count(*) FROM llm_calls").fetchone()[0]
+            before = scalar(conn, "SELECT count(*) FROM llm_calls")
             rows = [tuple(getattr(r, c) for c in LEDGER_COLUMNS) for r in records]
             placeholders = ", ".join("?" for _ in LEDGER_COLUMNS)
             conn.executemany(
@@ -348,9 +349,17 @@ def ingest_journals(conn: duckdb.DuckDBPyConnection, paths: DataPaths) -> int:
                 "ON CONFLICT (call_id) DO NOTHING",
                 rows,
             )
-            added += conn.execute("SELECT count(*) FROM llm_calls").fetchone()[0] - before
+            added += scalar(conn, "SELECT count(*) FROM llm_calls") - before
         path.unlink(missing_ok=True)
     return added
+
+
+def scalar(conn: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> Any:
+    """The first value of a query that always returns a row (``count(*)``, ``max(...)``)."""
+    row = conn.execute(sql, params).fetchone()
+    if row is None:
+        raise LookupError(f"no row from: {sql[:80]}")
+    return row[0]
 
 
 def dict_rows(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:

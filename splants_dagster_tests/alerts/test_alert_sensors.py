@@ -6,8 +6,8 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
+from splants_dagster.defs.alerts.resources import AlertsResource
 from splants_dagster.defs.alerts.sensors import review_alert_sensor, run_failure_alert_sensor
-from splants_dagster.defs.engagement.resources import AlertsResource
 from splants_dagster_tests.fixtures_http import FakeServer, Reply
 
 UI = "http://127.0.0.1:3999"

@@ -61,7 +61,7 @@ def test_sync_and_demo_use_dagster_home(data_dir, tmp_path):
 
     with dg.DagsterInstance.from_config(str(home)) as instance:
         runs = instance.get_runs()
-        assert runs and runs[0].tags["splants/campaign"] == DEMO_CAMPAIGN
+        assert any(r.tags.get("splants/campaign") == DEMO_CAMPAIGN for r in runs)
 
 
 def test_campaign_new_writes_a_valid_brief_and_rejects_bad_input(data_dir):

@@ -7,7 +7,7 @@ import time
 import dagster as dg
 import pytest
 
-from splants_dagster.cli import common
+from splants_dagster.cli import console as cli_console
 
 
 @dg.op
@@ -43,8 +43,8 @@ def fails_in_second_step():
 
 def test_bar_counts_every_step_and_returns_the_runs_result():
     with dg.instance_for_test() as instance:
-        with common.console.capture() as captured:
-            result = common.run_with_progress(three_steps, instance, "tiny job")
+        with cli_console.console.capture() as captured:
+            result = cli_console.run_with_progress(three_steps, instance, "tiny job")
         assert result.success
         assert result.output_for_node("third") == 20
         # the run is the instance's own, with its step events
@@ -57,9 +57,9 @@ def test_bar_counts_every_step_and_returns_the_runs_result():
 
 def test_failure_is_returned_or_raised_as_execute_in_process_would():
     with dg.instance_for_test() as instance:
-        with common.console.capture():
-            result = common.run_with_progress(fails_in_second_step, instance, "failing", raise_on_error=False)
+        with cli_console.console.capture():
+            result = cli_console.run_with_progress(fails_in_second_step, instance, "failing", raise_on_error=False)
         assert not result.success
         assert [e.step_key for e in result.get_step_failure_events()] == ["broken"]
-        with common.console.capture(), pytest.raises(Exception, match="bad value 1"):
-            common.run_with_progress(fails_in_second_step, instance, "failing")
+        with cli_console.console.capture(), pytest.raises(Exception, match="bad value 1"):
+            cli_console.run_with_progress(fails_in_second_step, instance, "failing")

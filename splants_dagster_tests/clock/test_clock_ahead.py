@@ -34,7 +34,7 @@ SPLANTS = str(Path(sys.executable).parent / "splants")
 # month boundaries, brief validation against today
 DATE_SENSITIVE = [
     "splants_dagster_tests/test_timeutil.py",
-    "splants_dagster_tests/test_briefs.py",
+    "splants_dagster_tests/campaigns/test_briefs.py",
     "splants_dagster_tests/publishing/test_scheduling.py",
     "splants_dagster_tests/costs/test_policy.py",
     "splants_dagster_tests/costs/test_budget_sensor.py::test_reads_only_new_ledger_rows",

@@ -18,7 +18,7 @@ import dagster as dg
 import pytest
 
 from splants_dagster.campaigns.briefs import BrandProfile, CampaignBrief, load_brand, load_brief
-from splants_dagster.defs.resources import build_all_resources
+from splants_dagster.definitions import build_all_resources
 from splants_dagster.paths import PROJECT_ROOT, DataPaths
 from splants_dagster.text import normalise, shingles
 from splants_dagster.warehouse.store import Warehouse

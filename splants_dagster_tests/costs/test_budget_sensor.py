@@ -8,10 +8,10 @@ import json
 import dagster as dg
 import pytest
 
+from splants_dagster.defs.alerts.resources import AlertsResource
 from splants_dagster.defs.costs.assets import budget_status, cost_breakdown
 from splants_dagster.defs.costs.resources import BudgetResource
 from splants_dagster.defs.costs.sensors import budget_sensor
-from splants_dagster.defs.engagement.resources import AlertsResource
 from splants_dagster.defs.resources import LLMResource
 from splants_dagster_tests.costs.conftest import spend
 from splants_dagster_tests.fixtures_http import FakeServer, Reply
@@ -22,8 +22,13 @@ EARLY = dt.datetime(2026, 11, 2, 10, 0, tzinfo=dt.UTC)  # outside the 7-day rate
 
 @pytest.fixture(autouse=True)
 def frozen_now(monkeypatch):
-    for module in ("steps", "sensors", "assets"):
-        monkeypatch.setattr(f"splants_dagster.defs.costs.{module}.utc_now", lambda: NOW)
+    for module in (
+        "costs.step_budget",
+        "costs.batch_desk",
+        "defs.costs.sensors",
+        "defs.costs.assets",
+    ):
+        monkeypatch.setattr(f"splants_dagster.{module}.utc_now", lambda: NOW)
 
 
 @pytest.fixture

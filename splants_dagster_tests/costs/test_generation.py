@@ -27,7 +27,8 @@ PIECES = 10
 
 @pytest.fixture(autouse=True)
 def frozen_now(monkeypatch):
-    monkeypatch.setattr("splants_dagster.defs.costs.steps.utc_now", lambda: NOW)
+    for module in ("step_budget", "batch_desk"):
+        monkeypatch.setattr(f"splants_dagster.costs.{module}.utc_now", lambda: NOW)
 
 
 @pytest.fixture

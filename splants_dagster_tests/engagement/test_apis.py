@@ -7,11 +7,19 @@ import datetime as dt
 from urllib.parse import parse_qs, unquote, urlparse
 
 import dagster as dg
-import httpx
 
 from splants_dagster.defs.engagement.resources import build_resources
 from splants_dagster.defs.engagement.windows import range_tags
 from splants_dagster.engagement import apis
+from splants_dagster.http.accounts import (
+    HubSpotAccount,
+    LinkedInAccount,
+    MailchimpAccount,
+    WordPressSite,
+    WordPressStats,
+    XAccount,
+    mailchimp_root,
+)
 from splants_dagster_tests.fixtures_http import FakeServer, Recorded, Reply
 
 from .conftest import BLOG, EMAIL, LINKEDIN, TWEET, publication, raw_query, seed_campaign
@@ -58,8 +66,8 @@ def x_handler(req: Recorded) -> Reply:
 
 
 def test_x_public_metrics_and_unknown_ids():
-    with FakeServer(x_handler) as server, httpx.Client() as client:
-        pull = apis.fetch_x(client, server.url, "x-token", ["1799", "404404"])
+    with FakeServer(x_handler) as server, XAccount("x-token", server.url).api() as api:
+        pull = apis.fetch_x(api, ["1799", "404404"])
     assert pull.snapshots["1799"] == {
         "impressions": 1500,
         "likes": 40,
@@ -74,15 +82,15 @@ def test_x_public_metrics_and_unknown_ids():
 
 
 def test_a_refused_token_stops_the_pull_without_leaking_it():
-    with FakeServer(x_handler) as server, httpx.Client() as client:
-        pull = apis.fetch_x(client, server.url, "wrong-secret", ["1", "2"])
+    with FakeServer(x_handler) as server, XAccount("wrong-secret", server.url).api() as api:
+        pull = apis.fetch_x(api, ["1", "2"])
     assert not pull.snapshots and set(pull.errors) == {"1", "2"}
     assert all("HTTP 401" in e and "wrong-secret" not in e for e in pull.errors.values())
 
 
 def test_unreachable_api_is_reported_per_item():
-    with httpx.Client(timeout=1) as client:
-        pull = apis.fetch_hubspot(client, "http://127.0.0.1:9", "t", ["1"])
+    with HubSpotAccount("token", "http://127.0.0.1:9").api(timeout_s=1) as api:
+        pull = apis.fetch_hubspot(api, ["1"])
     assert pull.errors["1"].startswith("cannot reach the API")
 
 
@@ -128,11 +136,12 @@ def linkedin_handler(req: Recorded) -> Reply:
 
 
 def test_linkedin_social_actions_and_share_statistics():
-    with FakeServer(linkedin_handler) as server, httpx.Client() as client:
-        social_only = apis.fetch_linkedin(client, server.url, "li", "202506", ["urn:li:ugcPost:9"])
-        with_org = apis.fetch_linkedin(
-            client, server.url, "li", "202506", ["urn:li:share:77"], "urn:li:organization:5"
-        )
+    with (
+        FakeServer(linkedin_handler) as server,
+        LinkedInAccount("li-token", "202506", server.url).api() as api,
+    ):
+        social_only = apis.fetch_linkedin(api, ["urn:li:ugcPost:9"])
+        with_org = apis.fetch_linkedin(api, ["urn:li:share:77"], "urn:li:organization:5")
     assert social_only.snapshots["urn:li:ugcPost:9"] == {"likes": 12, "comments": 4, "engagements": 16}
     stats = with_org.snapshots["urn:li:share:77"]
     assert (stats["impressions"], stats["reach"], stats["clicks"], stats["shares"]) == (900, 700, 30, 5)
@@ -164,10 +173,12 @@ def wordpress_handler(req: Recorded) -> Reply:
 
 
 def test_wordpress_views_and_comment_count():
-    with FakeServer(wordpress_handler) as server, httpx.Client() as client:
-        pull = apis.fetch_wordpress(
-            client, ["42"], server.url, "hearthandbean.example", "wp-token", server.url, "editor", "app pass"
-        )
+    with (
+        FakeServer(wordpress_handler) as server,
+        WordPressSite(server.url, "editor", "app pass").api() as site,
+        WordPressStats("hearthandbean.example", "wp-token", server.url).api() as stats,
+    ):
+        pull = apis.fetch_wordpress(["42"], site=site, stats=stats, stats_site="hearthandbean.example")
     assert pull.snapshots["42"] == {"impressions": 321, "comments": 6, "engagements": 6}
 
 
@@ -211,8 +222,11 @@ def mailchimp_handler(req: Recorded) -> Reply:
 
 
 def test_mailchimp_report():
-    with FakeServer(mailchimp_handler) as server, httpx.Client() as client:
-        pull = apis.fetch_mailchimp(client, server.url, "abc-us21", ["c42", "nope"])
+    with (
+        FakeServer(mailchimp_handler) as server,
+        MailchimpAccount("abc-us21", base_url=server.url).api() as api,
+    ):
+        pull = apis.fetch_mailchimp(api, ["c42", "nope"])
     assert pull.snapshots["c42"] == {
         "impressions": 2000,
         "reach": 1987,
@@ -222,7 +236,8 @@ def test_mailchimp_report():
         "bounces": 13,
     }
     assert pull.errors["nope"] == "mailchimp: report not found (404)"
-    assert apis.mailchimp_base_url("abc-us21") == "https://us21.api.mailchimp.com"
+    assert mailchimp_root("abc-us21") == "https://us21.api.mailchimp.com"
+    assert mailchimp_root("abc-us21", "us5") == "https://us5.api.mailchimp.com"
 
 
 def hubspot_handler(req: Recorded) -> Reply:
@@ -252,8 +267,8 @@ def hubspot_handler(req: Recorded) -> Reply:
 
 
 def test_hubspot_email_statistics():
-    with FakeServer(hubspot_handler) as server, httpx.Client() as client:
-        pull = apis.fetch_hubspot(client, server.url, "hs-token", ["555"])
+    with FakeServer(hubspot_handler) as server, HubSpotAccount("hs-token", server.url).api() as api:
+        pull = apis.fetch_hubspot(api, ["555"])
     assert pull.snapshots["555"] == {
         "impressions": 1200,
         "reach": 1180,

@@ -11,12 +11,13 @@ import pytest
 from typer.testing import CliRunner
 
 from splants_dagster.cli import app
+from splants_dagster.defs.alerts.resources import AlertsResource
 from splants_dagster.defs.engagement.assets import (
     engagement_events,
     engagement_metrics,
     engagement_monitoring,
 )
-from splants_dagster.defs.engagement.resources import AlertsResource, EngagementResource
+from splants_dagster.defs.engagement.resources import EngagementResource
 from splants_dagster.defs.engagement.sensors import engagement_anomaly_sensor
 from splants_dagster.defs.engagement.windows import range_tags
 from splants_dagster.engagement.simulator import marker_path, should_simulate

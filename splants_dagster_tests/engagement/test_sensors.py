@@ -10,6 +10,7 @@ import os
 import dagster as dg
 import yaml
 
+from splants_dagster.defs.alerts.resources import AlertsResource
 from splants_dagster.defs.campaigns.sensors import campaign_brief_sensor
 from splants_dagster.defs.engagement.assets import (
     engagement_boosts,
@@ -19,7 +20,7 @@ from splants_dagster.defs.engagement.assets import (
     engagement_monitoring,
     similar_campaign_briefs,
 )
-from splants_dagster.defs.engagement.resources import AlertsResource, EngagementResource
+from splants_dagster.defs.engagement.resources import EngagementResource
 from splants_dagster.defs.engagement.schedules import engagement_hourly_schedule
 from splants_dagster.defs.engagement.sensors import (
     engagement_anomaly_sensor,

@@ -41,8 +41,12 @@ def test_known_signal_beats_every_baseline():
     assert (ev.n_train, ev.n_test) == (320, 80)
     for name in ("global_median", "global_mean", "trailing_median"):
         base = ev.baselines[name]
-        assert ev.model["mae"] < 0.8 * base["mae"], name
-        assert ev.model["mae_log"] < 0.85 * base["mae_log"], name
+        # Margins were 0.8 / 0.85 before the MAPE calibration (docs/ml.md). Its CV shift here is -0.1,
+        # the MAPE-optimal shift for this history's lognormal noise (sigma 0.3), but the model already
+        # under-predicts the newest fold of this growing audience a little, so the shift costs MAE and
+        # log error on it (162 -> 183, 0.37 -> 0.43); the model still beats every baseline clearly.
+        assert ev.model["mae"] < 0.85 * base["mae"], name
+        assert ev.model["mae_log"] < 0.92 * base["mae_log"], name
         assert ev.model["mape"] < 0.8 * base["mape"], name
     assert ev.model["spearman"] > 0.6 and ev.model["r2"] > 0.4
     assert ev.model["auc_top_quartile"] > 0.8

@@ -9,7 +9,7 @@ import sys
 
 import dagster as dg
 
-from splants_dagster.defs.campaigns.jobs import reconstructable_campaign_job
+from splants_dagster.definitions import reconstructable_campaign_job
 
 
 def _error_text(event) -> str | None:

@@ -17,7 +17,7 @@ import json
 import threading
 import time
 from collections import Counter, defaultdict
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 from splants_dagster.publishing.webhooks import verify
@@ -195,6 +195,8 @@ class FakeX(FakePlatform):
             return Reply(
                 401, {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"}
             )
+        if path == "/2/tweets" and rec.method == "GET":
+            return self.lookup(query.get("ids", ""))
         if path != "/2/tweets" or rec.method != "POST":
             return Reply(
                 404,
@@ -251,6 +253,25 @@ class FakeX(FakePlatform):
             headers=self.limits(),
             delay_s=delay,
         )
+
+    METRICS: ClassVar[dict[str, int]] = {
+        "impression_count": 1500,
+        "like_count": 40,
+        "reply_count": 2,
+        "retweet_count": 3,
+        "quote_count": 1,
+        "bookmark_count": 4,
+    }
+
+    def lookup(self, ids: str) -> Reply:
+        """``GET /2/tweets?ids=..&tweet.fields=public_metrics``: what engagement reads back."""
+        data, errors = [], []
+        for tid in (i for i in ids.split(",") if i):
+            if tid in self.tweets:
+                data.append({"id": tid, "text": self.tweets[tid]["text"], "public_metrics": self.METRICS})
+            else:
+                errors.append({"value": tid, "resource_id": tid, "title": "Not Found Error", "detail": tid})
+        return Reply(200, {"data": data, **({"errors": errors} if errors else {})})
 
     def rate_limited(self, reset_in_s: int) -> Reply:
         return Reply(

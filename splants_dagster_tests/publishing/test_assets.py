@@ -10,9 +10,9 @@ import dagster as dg
 from typer.testing import CliRunner
 
 from splants_dagster.cli import app
+from splants_dagster.definitions import build_all_resources
 from splants_dagster.defs.publishing.assets import publications, publishing_schedule
 from splants_dagster.defs.publishing.sensors import publish_due_sensor
-from splants_dagster.defs.resources import build_all_resources
 from splants_dagster.publishing.scheduling import local_instant, rule_violations
 from splants_dagster_tests.fixtures_http import DEMO_CAMPAIGN, materialize_campaign
 from splants_dagster_tests.publishing.fakes import FakeWordPress

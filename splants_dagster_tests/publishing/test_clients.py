@@ -8,14 +8,7 @@ import json
 
 import pytest
 
-from splants_dagster.publishing.base import (
-    Permanent,
-    PublishItem,
-    Redactor,
-    Retryable,
-    idempotency_key,
-    retry_after_seconds,
-)
+from splants_dagster.publishing.base import Permanent, PublishItem, Retryable, idempotency_key
 from splants_dagster.publishing.hubspot import HubSpotBlogPublisher, HubSpotEmailPublisher
 from splants_dagster.publishing.linkedin import LinkedInPublisher
 from splants_dagster.publishing.mailchimp import MailchimpPublisher, quarter_hour_after
@@ -305,16 +298,10 @@ def test_webhook_signature_retries_and_redacted_reference():
         assert hooks.events == [json.loads(body)] and hooks.bad_signatures == 0
 
 
-def test_render_helpers_and_retry_after_parsing():
+def test_render_helpers():
     assert x_thread("short") == ["short"]
     parts = x_thread("word " * 200)
     assert len(parts) > 1 and all(x_weighted_length(p) <= 280 for p in parts)
     assert x_weighted_length("https://example.com/a/very/long/path/" + "x" * 100) == 23
     assert x_weighted_length("日本") == 4
     assert linkedin_commentary("a_b #tag (c)") == "a\\_b {hashtag|\\#|tag} \\(c\\)"
-    assert retry_after_seconds({"Retry-After": "30"}) == 30
-    assert retry_after_seconds({"x-rate-limit-reset": "1000"}, now=900) == 100
-    assert 0 <= retry_after_seconds({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}) <= 1
-    assert retry_after_seconds({}) is None
-    redact = Redactor(["tok-123456"])
-    assert redact("Bearer tok-123456 failed") == "Bearer *** failed"

@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 
 from splants_dagster.campaigns.briefs import load_brief
 from splants_dagster.cli import app
+from splants_dagster.definitions import build_all_resources
 from splants_dagster.defs.publishing.sensors import publish_due_sensor
-from splants_dagster.defs.resources import build_all_resources
 from splants_dagster.paths import PROJECT_ROOT
 from splants_dagster.publishing import review
 from splants_dagster.publishing.config import build_publishers

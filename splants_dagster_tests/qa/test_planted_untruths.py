@@ -21,7 +21,8 @@ from typing import Any
 import dagster as dg
 import pytest
 
-from splants_dagster.defs.resources import LLMResource, build_all_resources
+from splants_dagster.definitions import build_all_resources
+from splants_dagster.defs.resources import LLMResource
 from splants_dagster.paths import PROJECT_ROOT, DataPaths
 from splants_dagster.warehouse.store import Warehouse
 from splants_dagster_tests.conftest import DEMO_INPUTS

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from splants_dagster.costs.policy import compute_status
+from splants_dagster.definitions import build_all_resources
 from splants_dagster.defs.costs.assets import budget_status, cost_breakdown
 from splants_dagster.defs.metadata import as_float, as_int
-from splants_dagster.defs.resources import build_all_resources
 from splants_dagster_tests.fixtures_http import DEMO_CAMPAIGN, materialize_campaign
 
 STEPS = ["campaign_brief", "research_brief", "content_suite", "qa_report"]

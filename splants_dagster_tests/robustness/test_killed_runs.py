@@ -207,11 +207,11 @@ def test_a_step_blocked_on_the_pool_says_which_run_holds_it(monkeypatch):
 
     from rich.console import Console
 
-    from splants_dagster.cli import common
+    from splants_dagster.cli import console as cli_console
     from splants_dagster.cli.instance import owner_tags
 
     screen = io.StringIO()
-    monkeypatch.setattr(common, "console", Console(file=screen, force_terminal=True, width=200))
+    monkeypatch.setattr(cli_console, "console", Console(file=screen, force_terminal=True, width=200))
     with dg.instance_for_test(overrides=POOLS) as instance:
         storage = instance.event_log_storage
         storage.set_concurrency_slots("duckdb_write", 1)
@@ -222,7 +222,7 @@ def test_a_step_blocked_on_the_pool_says_which_run_holds_it(monkeypatch):
         assert storage.claim_concurrency_slot("duckdb_write", holder.run_id, "_write_once").is_claimed
         outcome = {}
         worker = threading.Thread(
-            target=lambda: outcome.update(result=common.run_with_progress(_one_writer, instance, "tiny"))
+            target=lambda: outcome.update(result=cli_console.run_with_progress(_one_writer, instance, "tiny"))
         )
         worker.start()
         try:

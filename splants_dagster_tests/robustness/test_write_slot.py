@@ -23,7 +23,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from splants_dagster.defs.resources import LLMResource, ResearchWebResource, build_all_resources
+from splants_dagster.definitions import build_all_resources
+from splants_dagster.defs.research.resources import ResearchWebResource
+from splants_dagster.defs.resources import LLMResource
 from splants_dagster.paths import PROJECT_ROOT, DataPaths
 from splants_dagster.research.fetch import ALLOW_ENV, DEADLINE_ENV
 from splants_dagster.warehouse.store import Warehouse
@@ -41,7 +43,7 @@ WRITER = """
 import json, os, sys
 import dagster as dg
 from splants_dagster.defs.campaigns.assets import campaign_catalog
-from splants_dagster.defs.resources import build_all_resources
+from splants_dagster.definitions import build_all_resources
 
 resources = build_all_resources(sys.argv[1])
 with dg.DagsterInstance.get() as instance:

@@ -17,7 +17,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from splants_dagster.defs.resources import LLMResource, build_all_resources
+from splants_dagster.definitions import build_all_resources
+from splants_dagster.defs.resources import LLMResource
 from splants_dagster.paths import DataPaths
 from splants_dagster_tests.fixtures_http import DEMO_CAMPAIGN, FakeServer, Reply, materialize_campaign
 from splants_dagster_tests.llm.fakes import FakeOpenAI

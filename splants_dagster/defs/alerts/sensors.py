@@ -16,32 +16,12 @@ import dagster as dg
 import duckdb
 
 from splants_dagster.alerts.channels import Event, asset_link, event_alert, run_failure_alert, unseen
-from splants_dagster.defs.engagement.resources import AlertsResource
+from splants_dagster.defs.alerts.resources import AlertsResource
 from splants_dagster.defs.engagement.windows import snapshot_rows
 from splants_dagster.defs.resources import WarehouseResource
+from splants_dagster.warehouse.queries.alerts import EVENT_QUERIES
 
 MAX_EVENTS_PER_TICK = 100
-
-# (kind, query) per event kind; a piece flagged again with the same
-# text is the same event; a publication is one event per status episode
-EVENT_QUERIES: tuple[tuple[str, str], ...] = (
-    (
-        "flagged",
-        "SELECT piece_id, campaign_id, qa_score, coalesce(text_hash, '') AS text_hash, "
-        "coalesce(CAST(decided_at AS VARCHAR), '') AS decided_at "
-        "FROM qa_status WHERE status = 'flagged' ORDER BY campaign_id, piece_id",
-    ),
-    (
-        "pending_review",
-        "SELECT idempotency_key, piece_id, platform, campaign_id "
-        "FROM publications WHERE status = 'pending_review' ORDER BY campaign_id, piece_id",
-    ),
-    (
-        "review_required",
-        "SELECT idempotency_key, piece_id, platform, campaign_id, status "
-        "FROM publications WHERE coalesce(needs_review, false) ORDER BY campaign_id, piece_id",
-    ),
-)
 
 
 def _event(kind: str, row: dict[str, Any]) -> Event:

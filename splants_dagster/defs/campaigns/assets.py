@@ -10,7 +10,7 @@ from splants_dagster.defs.partitions import CAMPAIGN_SCOPE, campaign_partitions
 from splants_dagster.defs.resources import ProjectResource, WarehouseResource
 from splants_dagster.display import md_table
 from splants_dagster.platforms import plan_suite
-from splants_dagster.warehouse.store import replace_rows
+from splants_dagster.warehouse.queries import campaigns as campaign_queries
 
 
 @dg.asset(
@@ -52,7 +52,7 @@ def campaign_catalog(
         if item.error:
             context.log.warning(f"rejected brief: {item.error}")
     with warehouse.store().write() as conn:
-        replace_rows(conn, "brief_files", "true", [], rows)
+        campaign_queries.replace_brief_files(conn, rows)
     valid = sum(1 for r in rows if r["valid"])
     return dg.MaterializeResult(
         metadata={
@@ -110,12 +110,10 @@ def campaign_brief(
     now = dt.datetime.now(dt.UTC)
     row = campaign_row(brief, path, sha, now)
     with warehouse.store().write() as conn:
-        first = conn.execute(
-            "SELECT registered_at FROM campaigns WHERE campaign_id = ?", [campaign_id]
-        ).fetchone()
+        first = campaign_queries.registered_at(conn, campaign_id)
         if first:
-            row["registered_at"] = first[0]
-        replace_rows(conn, "campaigns", "campaign_id = ?", [campaign_id], [row])
+            row["registered_at"] = first
+        campaign_queries.replace_campaign(conn, campaign_id, row)
     specs = plan_suite(brief.id, brief.platforms, brief.content_types, brief.word_targets())
     context.log.info(
         f"brief {path.name}: {len(specs)} pieces planned across {len(brief.platforms)} platforms"

@@ -17,11 +17,3 @@ campaign_catalog_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets("campaign_catalog"),
     description="Re-validate every brief file and list the bad ones.",
 )
-
-
-def reconstructable_campaign_job() -> dg.JobDefinition:
-    """The resolved ``campaign_job`` with its resources, for ``dg.reconstructable(...)`` in scripts,
-    benchmarks and Celery workers (which rebuild the job from this code pointer)."""
-    from splants_dagster.definitions import defs
-
-    return defs().resolve_job_def(campaign_job.name)

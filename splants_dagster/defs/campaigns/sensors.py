@@ -4,6 +4,7 @@ import datetime as dt
 import hashlib
 import json
 from pathlib import Path
+from typing import TypeGuard
 
 import dagster as dg
 
@@ -21,7 +22,7 @@ from splants_dagster.defs.partitions import CAMPAIGNS, campaign_partitions
 from splants_dagster.defs.resources import ProjectResource
 
 
-def _fresh(old: list | None, mtime_ns: int, size: int, today: dt.date) -> bool:
+def _fresh(old: list | None, mtime_ns: int, size: int, today: dt.date) -> TypeGuard[list]:
     """The cursor's entry still describes the file: same mtime and size, and no relative demo window
     that has ended since (``old[5]``: the day it must be re-anchored)."""
     if not old or old[0] != mtime_ns or old[1] != size:
@@ -81,7 +82,11 @@ def campaign_brief_sensor(context: dg.SensorEvaluationContext, project: ProjectR
             current[key] = [*entry[:3], None, f"{key}: {duplicate_problem(cid, owner)}", None]
     recorded = {
         **entries,
-        **{s.brief.id: registry_entry(s) for k, s in fresh.items() if owners.get(s.brief.id) == k},
+        **{
+            s.brief.id: registry_entry(s)
+            for k, s in fresh.items()
+            if s.brief is not None and owners.get(s.brief.id) == k
+        },
     }
     if recorded != entries:
         registry.save(recorded)

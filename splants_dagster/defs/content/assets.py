@@ -1,22 +1,26 @@
 """The content suite per campaign: the pillar blog post and every derived piece, best candidate kept."""
 
-from collections import Counter
-
 import dagster as dg
 
-from splants_dagster.content import suite as content
+from splants_dagster.campaigns.briefs import BrandProfile, CampaignBrief
 from splants_dagster.content.suite import SuiteContext
-from splants_dagster.costs.policy import capped_brief
+from splants_dagster.costs.policy import Decision, capped_brief
 from splants_dagster.defs.campaigns.brief_state import set_status, stored_brief
+from splants_dagster.defs.content.metadata import (
+    deferred_events,
+    generation_failure,
+    suite_check_results,
+    suite_metadata,
+    suite_summary,
+)
 from splants_dagster.defs.costs.resources import BudgetResource
-from splants_dagster.defs.costs.steps import generate_content, step_budget
 from splants_dagster.defs.partitions import CAMPAIGN_SCOPE, campaign_partitions
 from splants_dagster.defs.resources import LLMResource, ProjectResource, WarehouseResource
-from splants_dagster.display import md_table, preview
-from splants_dagster.ml.data import active_suite_predictor
-from splants_dagster.platforms import META_DESCRIPTION_RANGE, SEO_TITLE_MAX
+from splants_dagster.paths import DataPaths
 from splants_dagster.research.analysis import Research
-from splants_dagster.warehouse.store import replace_rows
+from splants_dagster.warehouse.queries import content as content_queries
+from splants_dagster.warehouse.queries import research as research_queries
+from splants_dagster.warehouse.store import Warehouse
 
 CHECKS = [
     dg.AssetCheckSpec(
@@ -36,6 +40,50 @@ CHECKS = [
         description="Every piece mentions at least one campaign keyword; the pillar mentions the primary one.",
     ),
 ]
+
+
+def suite_context(
+    store: Warehouse,
+    campaign_id: str,
+    paths: DataPaths,
+    brief: CampaignBrief,
+    brand: BrandProfile,
+    research: Research,
+    decision: Decision,
+) -> tuple[SuiteContext, str]:
+    """What generation of the campaign's suite reads besides the brief and its research: the sources' texts,
+    the active performance model (and a note on it) and supported insights from past posts, under the
+    budget's decision (word cap, templates only)."""
+    # imported here: the predictor and the insights pull in pandas and scikit-learn, which loading the code
+    # location (every process, every sensor tick) should not pay for (issue #17)
+    from splants_dagster.insights.data import campaign_insights
+    from splants_dagster.ml.data import active_suite_predictor
+
+    sources = research_queries.ok_source_texts(store, campaign_id)
+    # the active performance model (if one has passed the gate) scores candidates for the .15 weight
+    predictor, predictor_note = active_suite_predictor(
+        store,
+        paths,
+        tz=brand.timezone,
+        tone=brief.tone,
+        paid=brief.paid,
+        keywords=brief.keywords,
+        demo=brief.demo,
+    )
+    # supported insights from past posts shape each platform's prompt (a real campaign: none from demo data)
+    insights = campaign_insights(store, demo_campaign=brief.demo)
+    cap = decision.max_words_cap
+    ctx = SuiteContext(
+        brief=capped_brief(brief, cap),
+        brand=brand,
+        research=research,
+        source_texts=sources,
+        predictor=predictor,
+        max_words_cap=cap,
+        use_llm=not decision.templates_only,
+        insights=insights,
+    )
+    return ctx, predictor_note
 
 
 @dg.asset(
@@ -63,149 +111,49 @@ def content_suite(
     campaign_id = context.partition_key
     store = warehouse.store()
     brief = stored_brief(store, campaign_id)
-    sb = step_budget(budget, warehouse, llm, campaign_id)
-    sb.stop_if_exhausted()
+    sb = budget.for_step(warehouse, llm, campaign_id)
+    budget.stop_if_exhausted(sb)
     brand = project.brand()
-    found = store.query("SELECT research_json FROM research_briefs WHERE campaign_id = ?", [campaign_id])
-    if not found:
+    found = research_queries.research_json(store, campaign_id)
+    if found is None:
         raise dg.Failure(f"campaign {campaign_id!r} has no research: materialize research_brief first")
-    research = Research.from_json(found[0]["research_json"])
-    sources = {
-        r["ref"]: r["text"]
-        for r in store.query(
-            "SELECT ref, text FROM research_sources WHERE campaign_id = ? AND ok", [campaign_id]
-        )
-    }
-    # the active performance model (if one has passed the gate) scores candidates for the .15 weight
-    predictor, predictor_note = active_suite_predictor(
-        store,
-        project.paths,
-        tz=brand.timezone,
-        tone=brief.tone,
-        paid=brief.paid,
-        keywords=brief.keywords,
-        demo=brief.demo,
+    research = Research.from_json(found)
+    ctx, predictor_note = suite_context(
+        store, campaign_id, project.paths, brief, brand, research, sb.decision
     )
-    cap = sb.decision.max_words_cap
-    ctx = SuiteContext(
-        brief=capped_brief(brief, cap),
-        brand=brand,
-        research=research,
-        source_texts=sources,
-        predictor=predictor,
-        max_words_cap=cap,
-        use_llm=not sb.decision.templates_only,
-    )
-    generation = generate_content(context, sb, llm, warehouse, ctx)
+    generation = budget.generate_content(context, sb, llm, warehouse, ctx)
     if generation.deferred:
         with store.write() as conn:
             generation.desk.write(conn)
         note = f"no content yet: waiting for provider batch(es) ({generation.route.reason})"
         context.log.info(f"{campaign_id}: {note}")
-        yield dg.AssetObservation(
-            asset_key=context.asset_key,
-            partition=campaign_id,
-            metadata={**sb.metadata(), **generation.desk.metadata(), "status": note, "llm": generation.label},
+        checks = [spec.name for spec in CHECKS]
+        yield from deferred_events(
+            generation, context.asset_key, campaign_id, budget.metadata(sb), note, checks
         )
-        for spec in CHECKS:
-            yield dg.AssetCheckResult(check_name=spec.name, passed=True, metadata={"note": note})
         return
-    result, totals = generation.result, generation.totals
+    result = generation.result
+    assert result is not None  # not deferred (returned above): the suite was generated
     if result.failures:
-        listing = "; ".join(f"{k}: {v}" for k, v in result.failures.items())
-        raise dg.Failure(
-            description=f"{len(result.failures)} piece(s) could not be generated, nothing was written: {listing}",
-            metadata={"failed_pieces": dg.MetadataValue.json(result.failures)},
-        )
+        raise generation_failure(result.failures)
     pieces = result.pieces
     reason = generation.reason(sb.decision)
     rows = [p.row(campaign_id, sb.decision.strategy) | {"generation_reason": reason} for p in pieces]
     candidate_rows = [row for p in pieces for row in p.candidate_rows(campaign_id)]
     with store.write() as conn:
-        replace_rows(conn, "content_pieces", "campaign_id = ? AND variant_of IS NULL", [campaign_id], rows)
-        replace_rows(conn, "content_candidates", "campaign_id = ?", [campaign_id], candidate_rows)
+        content_queries.replace_suite(conn, campaign_id, rows, candidate_rows)
         set_status(conn, campaign_id, "content_ready")
         generation.desk.write(conn)
 
-    pillar = pieces[0]
-    keywords = ctx.keywords
-    limit_problems = content.limit_problems(pieces)
-    keyword_problems = content.keyword_problems(pieces, keywords)
-    seo_title_len = len(pillar.draft.seo_title or pillar.draft.title)
-    meta_len = len(pillar.draft.meta_description or "")
-    low, high = META_DESCRIPTION_RANGE
-    per_platform = Counter(p.spec.platform for p in pieces)
-    components = sorted({c for p in pieces for c in p.chosen.components})
-    context.log.info(
-        f"{len(pieces)} pieces for {campaign_id}: "
-        + ", ".join(f"{k}={v}" for k, v in sorted(per_platform.items()))
-        + f"; {totals['calls']} LLM calls, ${totals['cost_usd']:.4f}"
-    )
-    totals_scores = [p.chosen.total for p in pieces]
+    context.log.info(suite_summary(campaign_id, pieces, generation.totals))
     yield dg.MaterializeResult(
-        metadata={
-            **sb.metadata(),
-            "strategy_reason": dg.MetadataValue.md(reason),
-            **(generation.desk.metadata() if generation.desk.collected else {}),
-            "pieces": dg.MetadataValue.int(len(pieces)),
-            "per_platform": dg.MetadataValue.json(dict(per_platform)),
-            "avg_total_score": dg.MetadataValue.float(round(sum(totals_scores) / len(totals_scores), 4)),
-            "min_total_score": dg.MetadataValue.float(min(totals_scores)),
-            "score_components_used": ", ".join(components),
-            "score_components_missing": ", ".join(
-                sorted(
-                    {"quality", "seo", "readability", "uniqueness", "predicted_performance"} - set(components)
-                )
-            )
-            or "none",
-            "predicted_performance": predictor_note,
-            "llm": generation.label,
-            "llm_calls": dg.MetadataValue.int(int(totals["calls"])),
-            "prompt_tokens": dg.MetadataValue.int(int(totals["prompt_tokens"])),
-            "completion_tokens": dg.MetadataValue.int(int(totals["completion_tokens"])),
-            "cost_usd": dg.MetadataValue.float(float(totals["cost_usd"])),
-            "pieces_table": dg.MetadataValue.md(
-                md_table(
-                    rows,
-                    [
-                        "piece_id",
-                        "candidate_strategy",
-                        "word_count",
-                        "char_count",
-                        "quality_score",
-                        "seo_score",
-                        "readability_score",
-                        "uniqueness_score",
-                        "total_score",
-                    ],
-                )
-            ),
-            "pillar_preview": dg.MetadataValue.md(
-                f"# {pillar.draft.title}\n\n_{pillar.draft.meta_description}_\n\n{preview(pillar.draft.body)}"
-            ),
-            "warehouse": dg.MetadataValue.path(str(store.paths.warehouse_db)),
-            "analytics_db": dg.MetadataValue.path(str(store.paths.analytics_db)),
-        },
-        check_results=[
-            dg.AssetCheckResult(
-                check_name="within_platform_limits",
-                passed=not limit_problems,
-                metadata={"problems": dg.MetadataValue.md(md_table(limit_problems, ["piece", "problem"]))},
-            ),
-            dg.AssetCheckResult(
-                check_name="pillar_seo_fields",
-                passed=seo_title_len <= SEO_TITLE_MAX and low <= meta_len <= high,
-                severity=dg.AssetCheckSeverity.WARN,
-                metadata={
-                    "seo_title_chars": dg.MetadataValue.int(seo_title_len),
-                    "meta_description_chars": dg.MetadataValue.int(meta_len),
-                },
-            ),
-            dg.AssetCheckResult(
-                check_name="keywords_present",
-                passed=not keyword_problems,
-                severity=dg.AssetCheckSeverity.WARN,
-                metadata={"problems": dg.MetadataValue.md(md_table(keyword_problems, ["piece", "problem"]))},
-            ),
-        ],
+        metadata=suite_metadata(
+            generation,
+            rows,
+            budget=budget.metadata(sb),
+            reason=reason,
+            predictor_note=predictor_note,
+            store=store,
+        ),
+        check_results=suite_check_results(pieces, ctx.keywords),
     )

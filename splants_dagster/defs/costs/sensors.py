@@ -30,13 +30,14 @@ from splants_dagster.costs.policy import (
     month_start,
     threshold_severity,
 )
+from splants_dagster.costs.step_budget import utc_now
+from splants_dagster.defs.alerts.resources import AlertsResource
 from splants_dagster.defs.campaigns.jobs import campaign_job
 from splants_dagster.defs.costs.jobs import CHANNELS_TAG, THRESHOLDS_TAG, TRIGGER_TAG, budget_job
 from splants_dagster.defs.costs.resources import BudgetResource
-from splants_dagster.defs.costs.steps import utc_now
-from splants_dagster.defs.engagement.resources import AlertsResource
 from splants_dagster.defs.resources import LLMResource, WarehouseResource
 from splants_dagster.llm.batch import BatchError
+from splants_dagster.warehouse.queries import costs as cost_queries
 
 MAX_BATCHES_PER_TICK = 20
 POLL_TIMEOUT_S = 10.0  # per status request
@@ -123,14 +124,14 @@ def budget_sensor(
     if not store.paths.analytics_db.exists():
         return dg.SkipReason("no warehouse snapshot yet")
     now = utc_now()
-    month, amount = month_key(now), float(config.monthly_budget_usd)
+    month, amount = month_key(now), float(config.monthly_budget_usd or 0)  # limited: a positive amount
     cursor = BudgetCursor(context.cursor)
     first = month_start(now)
     with store.read() as conn:
         if cursor.fresh:
             # first evaluation: this month's spend in one pass, then only new rows
-            top = conn.execute("SELECT coalesce(max(ledger_seq), 0) FROM llm_calls").fetchone()[0]
-            cursor.add(int(top), ledger.daily_spend(conn, first), first.date())
+            top = cost_queries.last_ledger_seq(conn)
+            cursor.add(top, ledger.daily_spend(conn, first), first.date())
         else:
             seq, days = ledger.spend_since(conn, cursor.seq)
             cursor.add(seq, days, first.date())
@@ -197,11 +198,7 @@ def llm_batch_sensor(
     store = warehouse.store()
     if not store.paths.analytics_db.exists():
         return dg.SkipReason("no warehouse snapshot yet")
-    waiting = store.query(
-        "SELECT batch_id, provider, campaign_id FROM llm_batches WHERE status = 'submitted' "
-        "ORDER BY submitted_at LIMIT ?",
-        [MAX_BATCHES_PER_TICK],
-    )
+    waiting = cost_queries.waiting_batches(store, MAX_BATCHES_PER_TICK)
     if not waiting:
         return dg.SensorResult(skip_reason=dg.SkipReason("no provider batch waiting"), cursor="{}")
     seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}

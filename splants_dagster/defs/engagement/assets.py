@@ -81,7 +81,8 @@ def engagement_file_imports(
         targets = imports.files_to_import(inbox, config.files, loaded)
     except FileNotFoundError as err:
         raise dg.Failure(str(err)) from None
-    pieces, remote_ids = ({}, {})
+    pieces: dict[str, str] = {}
+    remote_ids: dict[tuple[str, str], str] = {}
     if targets:
         pieces, remote_ids = imports.known_ids(
             snapshot_rows(store, imports.PIECES_SQL) or [], snapshot_rows(store, imports.REMOTE_IDS_SQL) or []
@@ -93,8 +94,8 @@ def engagement_file_imports(
                 batch.write(conn, loaded)
     finally:
         batch.close()
-    for _, err in batch.rejected:
-        context.log.error(f"rejected {err}")
+    for _, rejection in batch.rejected:
+        context.log.error(f"rejected {rejection}")
     for name, note in batch.encodings.items():
         context.log.warning(f"{name}: {note}")
     metadata = {
@@ -118,6 +119,56 @@ def engagement_file_imports(
 
 
 # --------------------------------------------------------------------------------------------- events
+
+
+def events_metadata(
+    start: dt.date,
+    end: dt.date,
+    build: EventsBuild,
+    by_source: dict[str, int],
+    quarantined: int,
+    simulator_note: str,
+) -> dict[str, dg.MetadataValue | str]:
+    """The metadata of a range of event days: rows by source (files, APIs, the simulator), API snapshots and
+    errors, rows quarantined, and whether the simulator ran."""
+    simulated = int(by_source.get("simulator", 0))
+    file_rows = sum(v for k, v in by_source.items() if k.startswith("file:"))
+    metadata: dict[str, dg.MetadataValue | str] = {
+        "date_range": f"{start}..{end}",
+        "rows": dg.MetadataValue.int(int(sum(by_source.values()))),
+        "rows_by_source": dg.MetadataValue.json({k: int(v) for k, v in sorted(by_source.items())}),
+        "file_rows": dg.MetadataValue.int(int(file_rows)),
+        "simulated_rows": dg.MetadataValue.int(simulated),
+        "api_snapshots": dg.MetadataValue.int(len(build.measured.rows)),
+        "api_errors": dg.MetadataValue.int(len(build.measured.errors)),
+        "api": dg.MetadataValue.json(
+            build.measured.notes
+            or {
+                "note": "no published item to measure"
+                if build.pulls_today
+                else "API pulls only run for today's partition"
+            }
+        ),
+        "quarantined_rows_in_range": dg.MetadataValue.int(int(quarantined)),
+        "simulator": simulator_note,
+    }
+    if simulated:
+        metadata["simulated"] = dg.MetadataValue.md(SIMULATED_NOTE)
+    return metadata
+
+
+def api_pulls_check(errors: dict[str, str]) -> dg.AssetCheckResult:
+    """Every platform API pull of this run succeeded (warn: the other sources were still written)."""
+    return dg.AssetCheckResult(
+        check_name="api_pulls_ok",
+        passed=not errors,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "errors": dg.MetadataValue.md(
+                md_table([{"item": k, "error": v} for k, v in errors.items()], ["item", "error"])
+            )
+        },
+    )
 
 
 @dg.asset(
@@ -174,46 +225,12 @@ def engagement_events(
     with store.write() as conn:
         sql.session(conn, engagement.memory_limit)
         by_source, quarantined = build.write(conn)
-    simulated = int(by_source.get("simulator", 0))
-    file_rows = sum(v for k, v in by_source.items() if k.startswith("file:"))
     context.log.info(
         f"engagement_events {start}..{end}: " + ", ".join(f"{k}={v}" for k, v in sorted(by_source.items()))
     )
-    metadata = {
-        "date_range": f"{start}..{end}",
-        "rows": dg.MetadataValue.int(int(sum(by_source.values()))),
-        "rows_by_source": dg.MetadataValue.json({k: int(v) for k, v in sorted(by_source.items())}),
-        "file_rows": dg.MetadataValue.int(int(file_rows)),
-        "simulated_rows": dg.MetadataValue.int(simulated),
-        "api_snapshots": dg.MetadataValue.int(len(build.measured.rows)),
-        "api_errors": dg.MetadataValue.int(len(errors)),
-        "api": dg.MetadataValue.json(
-            build.measured.notes
-            or {
-                "note": "no published item to measure"
-                if build.pulls_today
-                else "API pulls only run for today's partition"
-            }
-        ),
-        "quarantined_rows_in_range": dg.MetadataValue.int(int(quarantined)),
-        "simulator": simulator_note,
-    }
-    if simulated:
-        metadata["simulated"] = dg.MetadataValue.md(SIMULATED_NOTE)
     return dg.MaterializeResult(
-        metadata=metadata,
-        check_results=[
-            dg.AssetCheckResult(
-                check_name="api_pulls_ok",
-                passed=not errors,
-                severity=dg.AssetCheckSeverity.WARN,
-                metadata={
-                    "errors": dg.MetadataValue.md(
-                        md_table([{"item": k, "error": v} for k, v in errors.items()], ["item", "error"])
-                    )
-                },
-            )
-        ],
+        metadata=events_metadata(start, end, build, by_source, quarantined, simulator_note),
+        check_results=[api_pulls_check(errors)],
     )
 
 
@@ -253,7 +270,7 @@ def engagement_metrics(
     context.log.info(
         f"engagement_metrics {start}..{end}: {written} rows, {stats['pieces']} pieces, rate {rate:.2%}"
     )
-    metadata = {
+    metadata: dict[str, dg.MetadataValue | str] = {
         "date_range": f"{start}..{end}",
         "rows": dg.MetadataValue.int(written),
         "pieces": dg.MetadataValue.int(stats["pieces"]),

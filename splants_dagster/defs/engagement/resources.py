@@ -1,36 +1,35 @@
-"""Engagement resources: settings (simulator, rules, A/B), the platform API readers, and alerts.
+"""Engagement resources: settings (simulator, rules, A/B) and the platform API readers.
 
-Credentials are ``dg.EnvVar`` (read when a run or sensor starts, never stored in config); a variable that
-is not set leaves that reader unconfigured, and its pulls are skipped with a note in the metadata. The
-variable names are the publishing ones (the same tokens read what they posted), see docs/engagement.md.
+The readers use the platform resources of ``defs/platforms/resources.py``, the very instances publishing
+posts with (the same tokens read what they posted, through the same client per platform); a platform
+without credentials is unconfigured, and its pulls are skipped with a note in the metadata. See
+docs/engagement.md. Alerts live in ``defs/alerts/resources.py``.
 """
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import httpx
 from pydantic import Field
 
-from splants_dagster.alerts.channels import Alert, Delivery, send_alert
+from splants_dagster.defs.platforms.resources import (
+    HubSpotResource,
+    LinkedInResource,
+    MailchimpResource,
+    WordPressResource,
+    XResource,
+    platform_resources,
+)
 from splants_dagster.engagement import apis
-from splants_dagster.engagement import simulator as sim
+from splants_dagster.engagement import simulation_mode as sim
 from splants_dagster.engagement.abtest import ABConfig
 from splants_dagster.engagement.rules import RuleConfig
-from splants_dagster.engagement.simulator import DEFAULT_SEED, Simulator
+from splants_dagster.engagement.simulation_mode import DEFAULT_SEED
 from splants_dagster.warehouse.store import Warehouse
 
-
-def _env(name: str) -> dg.EnvVar | None:
-    """``dg.EnvVar(name)`` when the variable is set (its value is read at run time), else None."""
-    return dg.EnvVar(name) if os.environ.get(name, "").strip() else None
-
-
-def _value(value: str | None) -> str | None:
-    # outside a run (CLI, tests) an EnvVar field is still the variable's name: read it
-    if isinstance(value, dg.EnvVar):
-        value = value.get_value()
-    return value.strip() if isinstance(value, str) and value.strip() else None
+if TYPE_CHECKING:
+    from splants_dagster.engagement.simulator import Simulator
 
 
 def _flag(name: str, default: bool) -> bool:
@@ -105,7 +104,9 @@ class EngagementResource(dg.ConfigurableResource):
             alpha=self.ab_alpha, min_impressions=self.ab_min_impressions, max_days=self.ab_max_days
         )
 
-    def simulator_impl(self) -> Simulator:
+    def simulator_impl(self) -> "Simulator":
+        from splants_dagster.engagement.simulator import Simulator  # numpy: only when simulating
+
         return Simulator(seed=self.seed, scale=self.simulator_scale)
 
     def simulation(self, store: Warehouse, asked: bool = False) -> tuple[bool, str]:
@@ -121,143 +122,67 @@ class EngagementResource(dg.ConfigurableResource):
         return sim.should_simulate(mode, real, cleared)
 
 
-class XMetricsResource(dg.ConfigurableResource):
-    access_token: str | None = Field(default=None, description="X_ACCESS_TOKEN")
-    api_base_url: str | None = Field(default=None, description="X_API_BASE_URL (default https://api.x.com)")
-
-
-class LinkedInMetricsResource(dg.ConfigurableResource):
-    access_token: str | None = Field(default=None, description="LINKEDIN_ACCESS_TOKEN")
-    version: str | None = Field(default=None, description="LinkedIn-Version header YYYYMM (LINKEDIN_VERSION)")
-    organization_urn: str | None = Field(
-        default=None,
-        description="urn:li:organization:... for impressions/clicks (LINKEDIN_ORGANIZATION_URN, else "
-        "LINKEDIN_AUTHOR_URN when it is an organization)",
-    )
-    api_base_url: str | None = Field(default=None, description="LINKEDIN_API_BASE_URL")
-
-
-class WordPressStatsResource(dg.ConfigurableResource):
-    url: str | None = Field(default=None, description="site URL for comment counts (WORDPRESS_URL)")
-    username: str | None = Field(default=None, description="WORDPRESS_USERNAME")
-    app_password: str | None = Field(default=None, description="WORDPRESS_APP_PASSWORD")
-    stats_site: str | None = Field(
-        default=None, description="WordPress.com/Jetpack site id or domain (WORDPRESS_STATS_SITE)"
-    )
-    stats_token: str | None = Field(
-        default=None, description="WordPress.com OAuth token (WORDPRESS_STATS_TOKEN)"
-    )
-    stats_api_base_url: str | None = Field(default=None, description="WORDPRESS_STATS_API_BASE_URL")
-
-
-class MailchimpReportsResource(dg.ConfigurableResource):
-    api_key: str | None = Field(default=None, description="MAILCHIMP_API_KEY")
-    server_prefix: str | None = Field(
-        default=None, description="data centre, e.g. us21 (MAILCHIMP_SERVER_PREFIX)"
-    )
-    api_base_url: str | None = Field(default=None, description="MAILCHIMP_API_BASE_URL")
-
-
-class HubSpotEmailStatsResource(dg.ConfigurableResource):
-    access_token: str | None = Field(default=None, description="HUBSPOT_ACCESS_TOKEN")
-    api_base_url: str | None = Field(default=None, description="HUBSPOT_API_BASE_URL")
-
-
 class EngagementSourcesResource(dg.ConfigurableResource):
     """Reads engagement of items this system published, from each platform's API."""
 
     timeout_s: float = 20.0
-    x: XMetricsResource
-    linkedin: LinkedInMetricsResource
-    wordpress: WordPressStatsResource
-    mailchimp: MailchimpReportsResource
-    hubspot: HubSpotEmailStatsResource
+    x: XResource
+    linkedin: LinkedInResource
+    wordpress: WordPressResource
+    mailchimp: MailchimpResource
+    hubspot: HubSpotResource
 
     def configured(self) -> dict[str, bool]:
         wp = self.wordpress
         return {
-            "x": bool(_value(self.x.access_token)),
-            "linkedin": bool(_value(self.linkedin.access_token)),
-            "wordpress": bool(_value(wp.url) or (_value(wp.stats_site) and _value(wp.stats_token))),
-            "mailchimp": bool(_value(self.mailchimp.api_key)),
-            "hubspot": bool(_value(self.hubspot.access_token)),
+            "x": self.x.account() is not None,
+            "linkedin": self.linkedin.account() is not None,
+            "wordpress": wp.account() is not None or wp.stats_account() is not None,
+            "mailchimp": self.mailchimp.account() is not None,
+            "hubspot": self.hubspot.account() is not None,
         }
 
     def pull(self, reader: str, remote_ids: list[str]) -> apis.Pull:
-        """Running totals for ``remote_ids`` from one reader (x, linkedin, wordpress, mailchimp, hubspot)."""
-        with httpx.Client(timeout=self.timeout_s, follow_redirects=True) as client:
-            if reader == "x":
-                return apis.fetch_x(
-                    client,
-                    _value(self.x.api_base_url) or "https://api.x.com",
-                    _value(self.x.access_token) or "",
-                    remote_ids,
-                )
-            if reader == "linkedin":
-                li = self.linkedin
-                org = _value(li.organization_urn)
-                return apis.fetch_linkedin(
-                    client,
-                    _value(li.api_base_url) or "https://api.linkedin.com",
-                    _value(li.access_token) or "",
-                    _value(li.version) or "202506",
-                    remote_ids,
-                    org if org and org.startswith("urn:li:organization:") else None,
-                )
-            if reader == "wordpress":
-                wp = self.wordpress
+        """Running totals for ``remote_ids`` from one reader (x, linkedin, wordpress, mailchimp, hubspot),
+        through the platform's one client (the one publishing uses)."""
+        timeout = self.timeout_s
+        if reader == "wordpress":
+            site, stats = self.wordpress.account(), self.wordpress.stats_account()
+            site_api = site.api(timeout) if site else None
+            stats_api = stats.api(timeout) if stats else None
+            try:
                 return apis.fetch_wordpress(
-                    client,
-                    remote_ids,
-                    stats_base_url=_value(wp.stats_api_base_url) or "https://public-api.wordpress.com",
-                    site=_value(wp.stats_site),
-                    stats_token=_value(wp.stats_token),
-                    rest_base_url=_value(wp.url),
-                    user=_value(wp.username),
-                    app_password=_value(wp.app_password),
+                    remote_ids, site=site_api, stats=stats_api, stats_site=stats.site if stats else None
                 )
-            if reader == "mailchimp":
-                key = _value(self.mailchimp.api_key) or ""
-                prefix = _value(self.mailchimp.server_prefix)
-                base = _value(self.mailchimp.api_base_url) or (
-                    f"https://{prefix}.api.mailchimp.com" if prefix else apis.mailchimp_base_url(key)
-                )
-                return apis.fetch_mailchimp(client, base, key, remote_ids)
-            if reader == "hubspot":
-                return apis.fetch_hubspot(
-                    client,
-                    _value(self.hubspot.api_base_url) or "https://api.hubapi.com",
-                    _value(self.hubspot.access_token) or "",
-                    remote_ids,
-                )
-        raise ValueError(f"unknown engagement reader {reader!r}")
-
-
-class AlertsResource(dg.ConfigurableResource):
-    """Where alerts go besides the log: a JSON webhook and/or a Slack incoming webhook."""
-
-    webhook_url: str | None = Field(default=None, description="SPLANTS_ALERT_WEBHOOK_URL")
-    slack_webhook_url: str | None = Field(default=None, description="SLACK_WEBHOOK_URL")
-    timeout_s: float = Field(default=3.0, description="per delivery; a sensor never waits longer")
-
-    def channels(self) -> list[str]:
-        return ["log"] + [
-            n for n, v in (("webhook", self.webhook_url), ("slack", self.slack_webhook_url)) if _value(v)
-        ]
-
-    def send(self, alert: Alert, log=None) -> list[Delivery]:
-        """The alert to the log and every configured webhook; a failed delivery is logged as a warning."""
-        deliveries = send_alert(
-            alert,
-            webhook_url=_value(self.webhook_url),
-            slack_webhook_url=_value(self.slack_webhook_url),
-            log=log,
-            timeout_s=self.timeout_s,
-        )
-        failed = [d for d in deliveries if not d.ok]
-        if failed and log is not None:
-            log.warning("alert not delivered to: " + ", ".join(f"{d.channel} ({d.detail})" for d in failed))
-        return deliveries
+            finally:
+                for api in (site_api, stats_api):
+                    if api is not None:
+                        api.close()
+        if reader == "x":
+            x = self.x.account()
+            if x is not None:
+                with x.api(timeout) as api:
+                    return apis.fetch_x(api, remote_ids)
+        elif reader == "linkedin":
+            li = self.linkedin.account()
+            if li is not None:
+                with li.api(timeout) as api:
+                    return apis.fetch_linkedin(api, remote_ids, li.statistics_organization)
+        elif reader == "mailchimp":
+            mc = self.mailchimp.account()
+            if mc is not None:
+                with mc.api(timeout) as api:
+                    return apis.fetch_mailchimp(api, remote_ids)
+        elif reader == "hubspot":
+            hs = self.hubspot.account()
+            if hs is not None:
+                with hs.api(timeout) as api:
+                    return apis.fetch_hubspot(api, remote_ids)
+        else:
+            raise ValueError(f"unknown engagement reader {reader!r}")
+        pull = apis.Pull()
+        pull.fail_all(remote_ids, f"{reader}: not configured")
+        return pull
 
 
 def build_resources(data_dir: str | Path | None = None) -> dict[str, dg.ConfigurableResource]:
@@ -273,36 +198,19 @@ def build_resources(data_dir: str | Path | None = None) -> dict[str, dg.Configur
     ):
         if os.environ.get(env, "").strip():
             settings[field] = cast(os.environ[env].strip())
-    author = os.environ.get("LINKEDIN_AUTHOR_URN", "").strip()
+    platforms = platform_resources()  # the same instances publishing posts with
     return {
         "engagement": EngagementResource(**settings),
         "engagement_sources": EngagementSourcesResource(
-            x=XMetricsResource(access_token=_env("X_ACCESS_TOKEN"), api_base_url=_env("X_API_BASE_URL")),
-            linkedin=LinkedInMetricsResource(
-                access_token=_env("LINKEDIN_ACCESS_TOKEN"),
-                version=_env("LINKEDIN_VERSION"),
-                organization_urn=_env("LINKEDIN_ORGANIZATION_URN")
-                or (_env("LINKEDIN_AUTHOR_URN") if author.startswith("urn:li:organization:") else None),
-                api_base_url=_env("LINKEDIN_API_BASE_URL"),
-            ),
-            wordpress=WordPressStatsResource(
-                url=_env("WORDPRESS_URL"),
-                username=_env("WORDPRESS_USERNAME"),
-                app_password=_env("WORDPRESS_APP_PASSWORD"),
-                stats_site=_env("WORDPRESS_STATS_SITE"),
-                stats_token=_env("WORDPRESS_STATS_TOKEN"),
-                stats_api_base_url=_env("WORDPRESS_STATS_API_BASE_URL"),
-            ),
-            mailchimp=MailchimpReportsResource(
-                api_key=_env("MAILCHIMP_API_KEY"),
-                server_prefix=_env("MAILCHIMP_SERVER_PREFIX"),
-                api_base_url=_env("MAILCHIMP_API_BASE_URL"),
-            ),
-            hubspot=HubSpotEmailStatsResource(
-                access_token=_env("HUBSPOT_ACCESS_TOKEN"), api_base_url=_env("HUBSPOT_API_BASE_URL")
-            ),
-        ),
-        "alerts": AlertsResource(
-            webhook_url=_env("SPLANTS_ALERT_WEBHOOK_URL"), slack_webhook_url=_env("SLACK_WEBHOOK_URL")
+            x=platforms.x,
+            linkedin=platforms.linkedin,
+            wordpress=platforms.wordpress,
+            mailchimp=platforms.mailchimp,
+            hubspot=platforms.hubspot,
         ),
     }
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    return dg.Definitions(resources=build_resources())

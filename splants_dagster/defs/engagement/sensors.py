@@ -14,21 +14,25 @@ run_key per event and explains every skip; the work happens in the runs they req
 import datetime as dt
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import dagster as dg
 
 from splants_dagster.alerts.channels import SEVERITIES, Alert
+from splants_dagster.defs.alerts.resources import AlertsResource
 from splants_dagster.defs.engagement.jobs import (
     engagement_boost_job,
     engagement_import_job,
     engagement_job,
     similar_content_job,
 )
-from splants_dagster.defs.engagement.resources import AlertsResource, EngagementResource
-from splants_dagster.defs.engagement.windows import range_tags, snapshot_rows, tick_result
+from splants_dagster.defs.engagement.resources import EngagementResource
+from splants_dagster.defs.engagement.windows import range_tags, tick_result
 from splants_dagster.defs.resources import ProjectResource, WarehouseResource
 from splants_dagster.engagement.files import inbox_files
+from splants_dagster.warehouse.queries import engagement as engagement_queries
+from splants_dagster.warehouse.store import Warehouse
 
 MAX_PER_TICK = 50
 RATE_RULES = {"low_engagement", "low_engagement_rate", "robust_z", "high_bounce"}
@@ -56,17 +60,7 @@ def engagement_inbox_sensor(
     cursor: dict[str, dict[str, int]] = json.loads(context.cursor) if context.cursor else {}
     seen, built = dict(cursor.get("files", {})), dict(cursor.get("built", {}))
     inbox = project.paths.engagement_inbox
-    loads = {
-        r["source_file"]: r
-        for r in (
-            snapshot_rows(
-                warehouse.store(),
-                "SELECT source_file, mtime_ns, rows_loaded, min_date, max_date, "
-                "events_built_at IS NULL OR events_built_at < loaded_at AS needs_build FROM engagement_file_loads",
-            )
-            or []
-        )
-    }
+    loads = engagement_queries.file_loads(warehouse.store())
     requests: list[dg.RunRequest] = []
     current: dict[str, int] = {}
     for path in inbox_files(inbox):
@@ -115,14 +109,15 @@ def _fmt(rule: str, value: float | None) -> str:
 
 
 def _detections_after(
-    cursor: str | None, warehouse: WarehouseResource, select: str, what: str
+    cursor: str | None,
+    warehouse: WarehouseResource,
+    after: Callable[[Warehouse, int, int], list[dict[str, Any]] | None],
+    what: str,
 ) -> tuple[int, list[dict[str, Any]], str] | dg.SkipReason:
-    """The last ``seq`` handled (the cursor), the detections recorded after it (``select``: their columns
-    FROM their table) and the next cursor; or why there is nothing to handle."""
+    """The last ``seq`` handled (the cursor), the detections recorded after it (``after``: the query of
+    their table) and the next cursor; or why there is nothing to handle."""
     last = int(cursor or 0)
-    rows = snapshot_rows(
-        warehouse.store(), f"{select} WHERE seq > ? ORDER BY seq LIMIT ?", [last, MAX_PER_TICK * 10]
-    )
+    rows = after(warehouse.store(), last, MAX_PER_TICK * 10)
     if rows is None:
         return dg.SkipReason("no warehouse snapshot yet")
     if not rows:
@@ -132,11 +127,7 @@ def _detections_after(
 
 def real_platforms(warehouse: WarehouseResource) -> set[str]:
     """Platforms with any real (not simulated) engagement."""
-    rows = snapshot_rows(
-        warehouse.store(),
-        "SELECT DISTINCT platform FROM engagement_metrics WHERE NOT coalesce(is_demo, false)",
-    )
-    return {r["platform"] for r in rows or []}
+    return engagement_queries.real_platforms(warehouse.store())
 
 
 def split_demo(
@@ -202,9 +193,7 @@ def engagement_anomaly_sensor(
     found = _detections_after(
         context.cursor,
         warehouse,
-        "SELECT anomaly_id, seq, date, piece_id, platform, rule, value, baseline, severity, "
-        "coalesce(external, false) AS external, campaign_id, coalesce(is_demo, false) AS is_demo "
-        "FROM anomalies",
+        engagement_queries.anomalies_after,
         "anomaly",
     )
     if isinstance(found, dg.SkipReason):
@@ -267,9 +256,7 @@ def engagement_high_sensor(
     found = _detections_after(
         context.cursor,
         warehouse,
-        "SELECT highlight_id, seq, date, piece_id, platform, engagement_rate, threshold, "
-        "coalesce(external, false) AS external, campaign_id, coalesce(is_demo, false) AS is_demo "
-        "FROM engagement_highlights",
+        engagement_queries.highlights_after,
         "highlight",
     )
     if isinstance(found, dg.SkipReason):
@@ -329,8 +316,7 @@ def engagement_history_sensor(
     simulate, why = engagement.simulation(warehouse.store())
     if not simulate:
         return dg.SkipReason(f"simulator {why}: no demo history to create")
-    existing = snapshot_rows(warehouse.store(), "SELECT count(*) AS n FROM engagement_metrics")
-    if existing and existing[0]["n"]:
+    if engagement_queries.metric_row_count(warehouse.store()):
         return dg.SensorResult(
             skip_reason=dg.SkipReason("engagement history already present"), cursor="present"
         )

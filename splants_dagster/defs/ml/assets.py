@@ -5,26 +5,21 @@ published (which the scheduler uses to break ties between equally good slots). T
 """
 
 import datetime as dt
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import dagster as dg
-import pandas as pd
 
 from splants_dagster.defs.ml.resources import PredictorResource
 from splants_dagster.defs.partitions import CAMPAIGN_SCOPE, campaign_partitions
 from splants_dagster.defs.resources import ProjectResource, WarehouseResource
 from splants_dagster.display import md_table
-from splants_dagster.ml import data
-from splants_dagster.ml.features import LeakageError, check_pre_publication
-from splants_dagster.ml.registry import ModelRegistry, register
-from splants_dagster.ml.training import (
-    current_baselines,
-    model_run_row,
-    predict,
-    predict_slots,
-    train_and_evaluate,
-)
-from splants_dagster.warehouse.store import replace_frame, replace_rows
+from splants_dagster.warehouse.queries import ml as ml_queries
+
+if TYPE_CHECKING:  # pandas and the ml modules load when a step runs, not with the code location (#17)
+    import pandas as pd
+
+    from splants_dagster.ml import data
 
 GROUP = "ml"
 # Mondays 04:00 UTC: after the weekend's engagement has settled, before the working week's campaigns.
@@ -49,6 +44,65 @@ def _float(value: float | None) -> dg.MetadataValue:
 
 
 # ------------------------------------------------------------------------------------- training set
+
+
+def training_set_summary(built: "data.TrainingData") -> str:
+    """One log line: rows by source, and how many posts had metrics."""
+    rows = built.rows
+    n = len(rows)
+    demo = int(rows["is_demo"].sum()) if n else 0
+    ours = int((rows["source"] == "ours").sum()) if n else 0
+    return (
+        f"training set: {n} rows ({ours} our pieces, {n - ours} external, {demo} demo) "
+        f"from {built.posts_with_outcomes} posts with metrics"
+    )
+
+
+def training_set_metadata(
+    built: "data.TrainingData", features: list[str], include_external: bool
+) -> dict[str, Any]:
+    """The materialization metadata of the training set: rows by source and platform, the demo share, the
+    date range, the target and features, and the newest rows."""
+    import pandas as pd
+
+    rows = built.rows
+    n = len(rows)
+    demo = int(rows["is_demo"].sum()) if n else 0
+    ours = int((rows["source"] == "ours").sum()) if n else 0
+    eligible = int(built.ts.fit_mask().sum()) if n else 0
+    first = rows["published_at"].min() if n else None
+    last = rows["published_at"].max() if n else None
+    newest = cast(
+        "list[dict[str, Any]]", rows.sort_values("published_at", ascending=False).head(10).to_dict("records")
+    )
+    for r in newest:
+        r["published_at"] = pd.Timestamp(r["published_at"]).strftime("%Y-%m-%d %H:%M")
+    metadata: dict[str, Any] = {
+        "rows": dg.MetadataValue.int(n),
+        "our_pieces": dg.MetadataValue.int(ours),
+        "external_posts": dg.MetadataValue.int(n - ours),
+        "demo_rows": dg.MetadataValue.int(demo),
+        "demo_share": dg.MetadataValue.float(round(demo / n, 4) if n else 0.0),
+        "rows_with_baseline_history": dg.MetadataValue.int(eligible),
+        "date_range": f"{first:%Y-%m-%d} .. {last:%Y-%m-%d}" if n else "(no rows)",
+        "per_platform": dg.MetadataValue.json(
+            {str(k): int(v) for k, v in rows["platform"].value_counts().sort_index().items()} if n else {}
+        ),
+        "trailing_window": dg.MetadataValue.int(built.ts.window),
+        "target": f"log((engagement rate + c) / (trailing platform median + c)), c = {built.ts.offset:.3g}",
+        "features": ", ".join(features),
+        "include_external_history": str(include_external),
+        "training_data": _data_label(demo, n),
+        "newest_rows": dg.MetadataValue.md(
+            md_table(
+                newest,
+                ["piece_id", "platform", "published_at", "actual", "baseline", "target", "source", "is_demo"],
+            )
+        ),
+    }
+    if demo:
+        metadata["simulated"] = dg.MetadataValue.md(DEMO_NOTE.format(share=demo / n))
+    return metadata
 
 
 @dg.asset(
@@ -79,6 +133,11 @@ def performance_training_set(
     paid flag, variant dimension, hour and weekday on the brand's clock); the target is
     log(engagement rate / trailing platform median at publish time). Stored in ``core.ml_training_set``
     (view ``analytics.training_set``); retrained weekly and when enough new engagement has arrived."""
+    import pandas as pd
+
+    from splants_dagster.ml import data
+    from splants_dagster.ml.features import LeakageError, check_pre_publication
+
     store = warehouse.store()
     brand = project.brand()
     built = data.build_training_data(
@@ -103,46 +162,10 @@ def performance_training_set(
         context.log.error("training set not stored (the previous one is kept): " + "; ".join(problems))
     else:
         with store.write() as conn:
-            replace_frame(conn, "ml_training_set", "true", [], rows)
+            ml_queries.replace_training_set(conn, rows)
 
-    n = len(rows)
-    demo = int(rows["is_demo"].sum()) if n else 0
-    ours = int((rows["source"] == "ours").sum()) if n else 0
-    eligible = int(built.ts.fit_mask().sum()) if n else 0
-    first = rows["published_at"].min() if n else None
-    last = rows["published_at"].max() if n else None
-    newest = rows.sort_values("published_at", ascending=False).head(10).to_dict("records")
-    for r in newest:
-        r["published_at"] = pd.Timestamp(r["published_at"]).strftime("%Y-%m-%d %H:%M")
-    context.log.info(
-        f"training set: {n} rows ({ours} our pieces, {n - ours} external, {demo} demo) "
-        f"from {built.posts_with_outcomes} posts with metrics"
-    )
-    metadata: dict[str, Any] = {
-        "rows": dg.MetadataValue.int(n),
-        "our_pieces": dg.MetadataValue.int(ours),
-        "external_posts": dg.MetadataValue.int(n - ours),
-        "demo_rows": dg.MetadataValue.int(demo),
-        "demo_share": dg.MetadataValue.float(round(demo / n, 4) if n else 0.0),
-        "rows_with_baseline_history": dg.MetadataValue.int(eligible),
-        "date_range": f"{first:%Y-%m-%d} .. {last:%Y-%m-%d}" if n else "(no rows)",
-        "per_platform": dg.MetadataValue.json(
-            {str(k): int(v) for k, v in rows["platform"].value_counts().sort_index().items()} if n else {}
-        ),
-        "trailing_window": dg.MetadataValue.int(built.ts.window),
-        "target": f"log((engagement rate + c) / (trailing platform median + c)), c = {built.ts.offset:.3g}",
-        "features": ", ".join(features),
-        "include_external_history": str(predictor.include_external_history),
-        "training_data": _data_label(demo, n),
-        "newest_rows": dg.MetadataValue.md(
-            md_table(
-                newest,
-                ["piece_id", "platform", "published_at", "actual", "baseline", "target", "source", "is_demo"],
-            )
-        ),
-    }
-    if demo:
-        metadata["simulated"] = dg.MetadataValue.md(DEMO_NOTE.format(share=demo / n))
+    context.log.info(training_set_summary(built))
+    metadata = training_set_metadata(built, features, predictor.include_external_history)
     return dg.MaterializeResult(
         metadata=metadata,
         check_results=[
@@ -211,6 +234,82 @@ def _gate_check(passed: bool, reason: str, active: str | None, **extra: Any) -> 
     )
 
 
+def not_trained(
+    why: str, active_mv: str | None, *, rows: int, usable: int, min_rows: int
+) -> dg.MaterializeResult:
+    """The result of a run that trained no model (too few rows, or none usable): why, and which model stays
+    active; the gate check fails with the same reason."""
+    reason = f"no model trained: {why}; " + (
+        f"{active_mv} stays active" if active_mv else "the content suite and scheduler run without one"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "skipped": reason,
+            "rows": dg.MetadataValue.int(rows),
+            "rows_with_baseline_history": dg.MetadataValue.int(usable),
+            "min_rows": dg.MetadataValue.int(min_rows),
+            "active_model_version": active_mv or "none",
+            "deployed": False,
+        },
+        check_results=[_gate_check(False, reason, active_mv)],
+    )
+
+
+def model_metadata(
+    card: dict[str, Any],
+    model_version: str,
+    version_dir: Path,
+    *,
+    deployed: bool,
+    active: str | None,
+    previously_active: str,
+    gate: str,
+    demo_rows: int,
+    rows: int,
+) -> dict[str, Any]:
+    """The materialization metadata of a trained model (its card: evaluation against the baselines,
+    feature importances, cross-validation), whether it was deployed and which model is active."""
+    ev = card["evaluation"]
+    model_metrics = ev["model"]
+    window = card.get("training_window", {})
+    metadata: dict[str, Any] = {
+        "model_version": model_version,
+        "demo_model": demo_rows > 0,
+        "training_data": _data_label(demo_rows, rows),
+        "deployed": deployed,
+        "active_model_version": active or "none",
+        "previously_active": previously_active,
+        "gate": gate,
+        "model": card["model_label"],
+        "spearman": _float(model_metrics.get("spearman")),
+        "mae_log": _float(model_metrics.get("mae_log")),
+        "auc_top_quartile": _float(model_metrics.get("auc_top_quartile")),
+        "mae": _float(model_metrics.get("mae")),
+        "trailing_median_mae_log": _float(ev["baselines"].get("trailing_median", {}).get("mae_log")),
+        "rows": dg.MetadataValue.int(int(card["rows"])),
+        "rows_fitted": dg.MetadataValue.int(int(card["rows_fitted"])),
+        "n_train": dg.MetadataValue.int(int(ev["n_train"])),
+        "n_test": dg.MetadataValue.int(int(ev["n_test"])),
+        "training_window": f"{window.get('from')} .. {window.get('through')}",
+        "test_from": str(ev.get("test_from")),
+        "metrics_vs_baselines": dg.MetadataValue.md(_comparison(card)),
+        "feature_importances": dg.MetadataValue.md(importance_chart(card.get("feature_importances", {}))),
+        "feature_importances_table": _importance_table(card.get("feature_importances", {})),
+        "cross_validation": dg.MetadataValue.md(
+            md_table(
+                sorted(card.get("cross_validation", []), key=lambda r: r["cv_mae_log"])[:8],
+                ["candidate", "cv_mae_log"],
+            )
+        ),
+        "model_path": dg.MetadataValue.path(str(version_dir / "model.joblib")),
+        "card_path": dg.MetadataValue.path(str(version_dir / "card.json")),
+        "demo_rows": dg.MetadataValue.int(demo_rows),
+    }
+    if demo_rows:
+        metadata["simulated"] = dg.MetadataValue.md(DEMO_NOTE.format(share=demo_rows / rows))
+    return metadata
+
+
 @dg.asset(
     group_name=GROUP,
     kinds={"scikitlearn", "duckdb"},
@@ -237,6 +336,10 @@ def performance_predictor(
     training set, evaluated on the newest 20% against the trailing median and the deployed model. It
     becomes the active model only if it beats both (the gate); every version is kept under
     ``$SPLANTS_DATA_DIR/models/engagement/`` and every training is a row of ``analytics.model_runs``."""
+    from splants_dagster.ml import data
+    from splants_dagster.ml.registry import ModelRegistry, register
+    from splants_dagster.ml.training import model_run_row, train_and_evaluate
+
     store = warehouse.store()
     ts = data.load_training_set(store)
     registry = ModelRegistry.at(project.paths, data.MODEL_NAME)
@@ -247,22 +350,9 @@ def performance_predictor(
 
     def skipped(why: str) -> dg.MaterializeResult:
         context.log.warning(f"no model trained: {why}")
-        reason = f"no model trained: {why}; " + (
-            f"{active_mv} stays active" if active_mv else "the content suite and scheduler run without one"
-        )
-        return dg.MaterializeResult(
-            metadata={
-                "skipped": reason,
-                "rows": dg.MetadataValue.int(rows),
-                "rows_with_baseline_history": dg.MetadataValue.int(usable),
-                "min_rows": dg.MetadataValue.int(predictor.min_rows),
-                "active_model_version": active_mv or "none",
-                "deployed": False,
-            },
-            check_results=[_gate_check(False, reason, active_mv)],
-        )
+        return not_trained(why, active_mv, rows=rows, usable=usable, min_rows=predictor.min_rows)
 
-    if rows < predictor.min_rows:
+    if ts is None or rows < predictor.min_rows:
         return skipped(f"{rows} posts with a final outcome in the training set (< {predictor.min_rows})")
     try:
         result = train_and_evaluate(ts, active.model if active else None, predictor.candidate_grid())
@@ -276,7 +366,7 @@ def performance_predictor(
     card = registry.card(stored.version)
     run_row = model_run_row(card)
     with store.write() as conn:
-        replace_rows(conn, "ml_model_runs", "model_version = ?", [stored.model_version], [run_row])
+        ml_queries.replace_model_run(conn, stored.model_version, run_row)
     now_active = registry.active_version()
     now_active_mv = registry.model_version(now_active) if now_active else None
     verdict = "deployed" if stored.activated else "not deployed"
@@ -285,44 +375,17 @@ def performance_predictor(
     if not stored.activated:
         check_reason += f"; {now_active_mv} stays active" if now_active_mv else "; no model is active"
         context.log.warning(f"{stored.model_version} is not deployed: {check_reason}")
-    ev = card["evaluation"]
-    model_metrics = ev["model"]
-    window = card.get("training_window", {})
-    metadata: dict[str, Any] = {
-        "model_version": stored.model_version,
-        "demo_model": demo_rows > 0,
-        "training_data": _data_label(demo_rows, rows),
-        "deployed": stored.activated,
-        "active_model_version": now_active_mv or "none",
-        "previously_active": active_note,
-        "gate": result.reason,
-        "model": card["model_label"],
-        "spearman": _float(model_metrics.get("spearman")),
-        "mae_log": _float(model_metrics.get("mae_log")),
-        "auc_top_quartile": _float(model_metrics.get("auc_top_quartile")),
-        "mae": _float(model_metrics.get("mae")),
-        "trailing_median_mae_log": _float(ev["baselines"].get("trailing_median", {}).get("mae_log")),
-        "rows": dg.MetadataValue.int(int(card["rows"])),
-        "rows_fitted": dg.MetadataValue.int(int(card["rows_fitted"])),
-        "n_train": dg.MetadataValue.int(int(ev["n_train"])),
-        "n_test": dg.MetadataValue.int(int(ev["n_test"])),
-        "training_window": f"{window.get('from')} .. {window.get('through')}",
-        "test_from": str(ev.get("test_from")),
-        "metrics_vs_baselines": dg.MetadataValue.md(_comparison(card)),
-        "feature_importances": dg.MetadataValue.md(importance_chart(card.get("feature_importances", {}))),
-        "feature_importances_table": _importance_table(card.get("feature_importances", {})),
-        "cross_validation": dg.MetadataValue.md(
-            md_table(
-                sorted(card.get("cross_validation", []), key=lambda r: r["cv_mae_log"])[:8],
-                ["candidate", "cv_mae_log"],
-            )
-        ),
-        "model_path": dg.MetadataValue.path(str(registry.root / stored.version / "model.joblib")),
-        "card_path": dg.MetadataValue.path(str(registry.root / stored.version / "card.json")),
-        "demo_rows": dg.MetadataValue.int(demo_rows),
-    }
-    if demo_rows:
-        metadata["simulated"] = dg.MetadataValue.md(DEMO_NOTE.format(share=demo_rows / rows))
+    metadata = model_metadata(
+        card,
+        stored.model_version,
+        registry.root / stored.version,
+        deployed=stored.activated,
+        active=now_active_mv,
+        previously_active=active_note,
+        gate=result.reason,
+        demo_rows=demo_rows,
+        rows=rows,
+    )
     return dg.MaterializeResult(
         metadata=metadata,
         check_results=[
@@ -332,6 +395,53 @@ def performance_predictor(
 
 
 # -------------------------------------------------------------------------------------- predictions
+
+
+def no_predictions_metadata(note: str, demo_campaign: bool) -> dict[str, Any]:
+    """The metadata of a run without an active model (or with a demo model for a real campaign)."""
+    return {
+        "predictions": dg.MetadataValue.int(0),
+        "slot_predictions": dg.MetadataValue.int(0),
+        "model_version": "none",
+        "demo_campaign": demo_campaign,
+        "note": f"{note}: nothing predicted; the content suite leaves predicted performance out "
+        "and renormalises its other weights, and the scheduler breaks ties by time",
+    }
+
+
+def predictions_metadata(
+    predictions: "pd.DataFrame",
+    slots: "pd.DataFrame",
+    baselines: dict[str, float],
+    active: "data.ActiveModel",
+    *,
+    demo_campaign: bool,
+) -> dict[str, Any]:
+    """The metadata of the campaign's predictions: counts, the model, the mean predicted score, the
+    platform baselines and every piece, best first."""
+    listing = cast(
+        "list[dict[str, Any]]",
+        predictions.sort_values("predicted_score", ascending=False).to_dict("records")
+        if len(predictions)
+        else [],
+    )
+    return {
+        "predictions": dg.MetadataValue.int(len(predictions)),
+        "slot_predictions": dg.MetadataValue.int(len(slots)),
+        "model_version": active.model_version,
+        "demo_model": active.demo,
+        "demo_campaign": demo_campaign,
+        "mean_predicted_score": _float(
+            round(float(predictions["predicted_score"].mean()), 4) if len(predictions) else None
+        ),
+        "baselines": dg.MetadataValue.json({k: round(v, 5) for k, v in sorted(baselines.items())}),
+        "pieces": dg.MetadataValue.md(
+            md_table(
+                listing,
+                ["piece_id", "platform", "predicted_score", "predicted_relative", "predicted_value"],
+            )
+        ),
+    }
 
 
 @dg.asset(
@@ -349,29 +459,24 @@ def content_predictions(
     active model (``analytics.predictions``: a percentile, 0.5 = a typical post for its platform), and of
     each piece at every weekday × hour, which ``publishing_schedule`` uses to choose between equally good
     slots. With no active model nothing is predicted and the metadata says so."""
+    import pandas as pd
+
+    from splants_dagster.ml import data
+    from splants_dagster.ml.training import current_baselines, predict, predict_slots
+
     campaign_id = context.partition_key
     store = warehouse.store()
     brand = project.brand()
     active, note = data.load_active(project.paths)
-    where = "campaign_id = ?"
     demo_campaign = data.campaign_is_demo(store, campaign_id)
     if active is not None and active.demo and not demo_campaign:
-        active, note = None, data.DEMO_MODEL_NOTE.format(mv=active.model_version)
+        note = data.DEMO_MODEL_NOTE.format(mv=active.model_version)
+        active = None
     if active is None:
         with store.write() as conn:
-            replace_frame(conn, "ml_predictions", where, [campaign_id], pd.DataFrame())
-            replace_frame(conn, "ml_slot_predictions", where, [campaign_id], pd.DataFrame())
+            ml_queries.replace_predictions(conn, campaign_id, pd.DataFrame(), pd.DataFrame())
         context.log.info(f"no predictions for {campaign_id}: {note}")
-        return dg.MaterializeResult(
-            metadata={
-                "predictions": dg.MetadataValue.int(0),
-                "slot_predictions": dg.MetadataValue.int(0),
-                "model_version": "none",
-                "demo_campaign": demo_campaign,
-                "note": f"{note}: nothing predicted; the content suite leaves predicted performance out "
-                "and renormalises its other weights, and the scheduler breaks ties by time",
-            }
-        )
+        return dg.MaterializeResult(metadata=no_predictions_metadata(note, demo_campaign))
     model = active.model
     pieces = data.upcoming_pieces(store, campaign_id)
     baselines = current_baselines(
@@ -395,30 +500,8 @@ def content_predictions(
             campaign_id=campaign_id, model_version=active.model_version, predicted_at=now
         )
     with store.write() as conn:
-        replace_frame(conn, "ml_predictions", where, [campaign_id], predictions)
-        replace_frame(conn, "ml_slot_predictions", where, [campaign_id], slots)
-    listing = (
-        predictions.sort_values("predicted_score", ascending=False).to_dict("records")
-        if len(predictions)
-        else []
-    )
+        ml_queries.replace_predictions(conn, campaign_id, predictions, slots)
     context.log.info(f"{len(predictions)} predictions for {campaign_id} with {active.model_version}")
     return dg.MaterializeResult(
-        metadata={
-            "predictions": dg.MetadataValue.int(len(predictions)),
-            "slot_predictions": dg.MetadataValue.int(len(slots)),
-            "model_version": active.model_version,
-            "demo_model": active.demo,
-            "demo_campaign": demo_campaign,
-            "mean_predicted_score": _float(
-                round(float(predictions["predicted_score"].mean()), 4) if len(predictions) else None
-            ),
-            "baselines": dg.MetadataValue.json({k: round(v, 5) for k, v in sorted(baselines.items())}),
-            "pieces": dg.MetadataValue.md(
-                md_table(
-                    listing,
-                    ["piece_id", "platform", "predicted_score", "predicted_relative", "predicted_value"],
-                )
-            ),
-        }
+        metadata=predictions_metadata(predictions, slots, baselines, active, demo_campaign=demo_campaign)
     )

@@ -8,8 +8,6 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from splants_dagster.ml.models import CANDIDATE_GRIDS
-
 
 class PredictorResource(dg.ConfigurableResource):
     """Settings of the performance predictor (see docs/ml.md)."""
@@ -20,7 +18,7 @@ class PredictorResource(dg.ConfigurableResource):
     )
     candidates: str = Field(
         default="full",
-        description="candidate grid searched by cross-validation: 'full' (19) or 'small' (3) "
+        description="candidate grid searched by cross-validation: 'full' (22) or 'small' (3) "
         "(SPLANTS_ML_CANDIDATES)",
     )
     include_external_history: bool = Field(
@@ -36,6 +34,8 @@ class PredictorResource(dg.ConfigurableResource):
     )
 
     def candidate_grid(self):
+        from splants_dagster.ml.models import CANDIDATE_GRIDS  # pandas/numpy: only when training
+
         if self.candidates not in CANDIDATE_GRIDS:
             raise ValueError(f"candidates must be one of {sorted(CANDIDATE_GRIDS)}, not {self.candidates!r}")
         return CANDIDATE_GRIDS[self.candidates]
@@ -52,3 +52,8 @@ def build_resources(data_dir: str | Path | None = None) -> dict[str, dg.Configur
         if os.environ.get(env, "").strip():
             settings[field] = cast(os.environ[env].strip())
     return {"predictor": PredictorResource(**settings)}
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    return dg.Definitions(resources=build_resources())

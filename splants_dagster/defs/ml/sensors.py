@@ -15,11 +15,11 @@ import json
 
 import dagster as dg
 
-from splants_dagster.defs.engagement.windows import snapshot_rows
 from splants_dagster.defs.ml.jobs import ml_training_job
 from splants_dagster.defs.ml.resources import PredictorResource
 from splants_dagster.defs.resources import WarehouseResource
 from splants_dagster.timeutil import as_utc
+from splants_dagster.warehouse.queries import ml as ml_queries
 
 FINAL_AFTER = dt.timedelta(days=2)  # as ml.features.piece_outcomes: younger posts are not final
 
@@ -44,26 +44,17 @@ def ml_retrain_sensor(
     """Cursor: ``{"through": <newest publish time counted when a run was last requested>}``, so the same
     posts never trigger twice. Run key ``retrain:<that time>``."""
     store = warehouse.store()
-    trained = snapshot_rows(store, "SELECT max(published_at) AS through, count(*) AS n FROM ml_training_set")
+    trained = ml_queries.training_set_extent(store)
     if trained is None:
         return dg.SkipReason("no warehouse snapshot yet")
     cursor = json.loads(context.cursor) if context.cursor else {}
-    through = as_utc(trained[0]["through"])
+    through = as_utc(trained["through"])
     requested = as_utc(cursor.get("through"))
     since = max([t for t in (through, requested) if t is not None], default=None)
     final_before = dt.datetime.now(dt.UTC) - FINAL_AFTER
-    found = snapshot_rows(
-        store,
-        "SELECT count(DISTINCT piece_id) AS n, max(published_at) AS newest FROM engagement_metrics "
-        "WHERE published_at IS NOT NULL AND engagement_rate IS NOT NULL AND published_at <= ? "
-        "AND (CAST(? AS TIMESTAMPTZ) IS NULL OR published_at > ?) "
-        # simulated posts count only while there is no real engagement (the training set ignores them)
-        "AND (NOT coalesce(is_demo, false) "
-        "     OR NOT EXISTS (SELECT 1 FROM engagement_metrics WHERE NOT coalesce(is_demo, false)))",
-        [final_before, since, since],
-    )
-    new, newest = int(found[0]["n"] or 0), as_utc(found[0]["newest"])
-    first = not trained[0]["n"]
+    found = ml_queries.final_outcomes_since(store, final_before, since)
+    new, newest = int(found["n"] or 0), as_utc(found["newest"])
+    first = not trained["n"]
     needed = predictor.min_rows if first else predictor.retrain_new_posts
     what = "posts with a final outcome" + (f" since {since:%Y-%m-%d %H:%M} UTC" if since else "")
     if new < needed or newest is None:

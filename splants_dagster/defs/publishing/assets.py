@@ -3,13 +3,17 @@
 ``splants_dagster/publishing/``."""
 
 import datetime as dt
-from collections import Counter
 
 import dagster as dg
 from pydantic import Field
 
 from splants_dagster.defs.campaigns.brief_state import set_status, stored_brief
 from splants_dagster.defs.partitions import CAMPAIGN_SCOPE, campaign_partitions
+from splants_dagster.defs.publishing.metadata import (
+    schedule_check_results,
+    schedule_metadata,
+    schedule_summary,
+)
 from splants_dagster.defs.publishing.resources import PublishingResource
 from splants_dagster.defs.resources import ProjectResource, WarehouseResource
 from splants_dagster.display import md_table
@@ -18,9 +22,10 @@ from splants_dagster.publishing.review import PublishingConfigError
 from splants_dagster.publishing.scheduling import (
     SchedulePolicy,
     build_schedule,
-    calendar_markdown,
     rule_violations,
 )
+from splants_dagster.warehouse.queries import publishing as publishing_queries
+from splants_dagster.warehouse.queries import qa as qa_queries
 
 SCHEDULE_CHECKS = [
     dg.AssetCheckSpec(
@@ -56,7 +61,7 @@ def publishing_schedule(
     store = warehouse.store()
     brief = stored_brief(store, campaign_id)
     brand = project.brand()
-    decided = store.query("SELECT count(*) AS n FROM qa_status WHERE campaign_id = ?", [campaign_id])[0]["n"]
+    decided = qa_queries.decision_count(store, campaign_id)
     if not decided:
         raise dg.Failure(f"campaign {campaign_id!r} has no QA decisions yet: materialize qa_report first")
     inputs = planning.load_inputs(store, campaign_id, brief)
@@ -83,57 +88,21 @@ def publishing_schedule(
     unscheduled = [
         {"piece": i.piece_id, "problem": why} for i, why in result.unscheduled if i.piece_id in own
     ]
-    violations = rule_violations(result.slots, policy)
-    sources = Counter(s.slot_source for s in slots)
-    per_platform = Counter(s.platform for s in slots)
     history_note = planning.history_note(inputs.history)
-    context.log.info(
-        f"{len(rows)} slots for {campaign_id} ({sources.get('learned', 0)} learned, {sources.get('prior', 0)} prior);"
-        f" {len(unscheduled)} unscheduled; {history_note}"
-    )
+    context.log.info(schedule_summary(campaign_id, slots, rows, len(unscheduled), history_note))
     return dg.MaterializeResult(
-        metadata={
-            "scheduled": dg.MetadataValue.int(len(rows)),
-            "unscheduled": dg.MetadataValue.int(len(unscheduled)),
-            "learned_slots": dg.MetadataValue.int(sources.get("learned", 0)),
-            "prior_slots": dg.MetadataValue.int(sources.get("prior", 0)),
-            "exploration_slots": dg.MetadataValue.int(sum(1 for s in slots if s.exploration)),
-            "predicted_tie_breaks": dg.MetadataValue.int(sum(1 for s in slots if s.tie_break)),
-            "history_posts": dg.MetadataValue.int(len(inputs.history)),
-            "history": history_note,
-            "slot_notes": dg.MetadataValue.md("\n".join(f"- {n}" for n in result.notes)),
-            "slot_learning": dg.MetadataValue.md(
-                md_table(planning.learning_rows(result.grids), ["platform", "history_posts", "mode", "note"])
-            ),
-            "per_platform": dg.MetadataValue.json(dict(per_platform)),
-            "new_pending_publications": dg.MetadataValue.int(added),
-            "ab_platform_split": dg.MetadataValue.int(
-                sum(1 for r in rows if r["ab_design"] == "platform_split")
-            ),
-            "ab_sequential": dg.MetadataValue.int(sum(1 for r in rows if r["ab_design"] == "sequential")),
-            "alternates": dg.MetadataValue.int(len(inputs.alternates)),
-            "alternates_list": dg.MetadataValue.md(
-                md_table(inputs.alternates, ["piece_id", "platform", "variant_of", "kept_as"])
-            ),
-            "timezone": brand.timezone,
-            "window": f"{brief.start_date} to {brief.end_date} (exclusive), {brand.timezone}",
-            "first_slot": slots[0].local.isoformat() if slots else "",
-            "last_slot": slots[-1].local.isoformat() if slots else "",
-            "calendar": dg.MetadataValue.md(calendar_markdown(slots)),
-        },
-        check_results=[
-            dg.AssetCheckResult(
-                check_name="pieces_scheduled",
-                passed=not unscheduled,
-                severity=dg.AssetCheckSeverity.WARN,
-                metadata={"unscheduled": dg.MetadataValue.md(md_table(unscheduled, ["piece", "problem"]))},
-            ),
-            dg.AssetCheckResult(
-                check_name="spacing_caps_pillar_first",
-                passed=not violations,
-                metadata={"problems": dg.MetadataValue.md(md_table(violations, ["piece", "problem"]))},
-            ),
-        ],
+        metadata=schedule_metadata(
+            result,
+            slots,
+            rows,
+            inputs,
+            unscheduled=len(unscheduled),
+            added=added,
+            history_note=history_note,
+            brief=brief,
+            timezone=brand.timezone,
+        ),
+        check_results=schedule_check_results(unscheduled, rule_violations(result.slots, policy)),
     )
 
 
@@ -190,13 +159,8 @@ def publications(
         )
     except PublishingConfigError as err:
         raise dg.Failure(f"bad publishing config: {err}") from None
-    review = store.query(
-        "SELECT piece_id, platform, publisher, last_error FROM publications WHERE needs_review"
-        " UNION ALL SELECT piece_id, platform, publisher, 're-promotion: ' || coalesce(last_error, '')"
-        " FROM boost_publications"
-        " WHERE needs_review ORDER BY piece_id"
-    )
-    totals = store.query("SELECT status, count(*) AS n FROM publications GROUP BY status ORDER BY status")
+    review = publishing_queries.needing_review(store)
+    totals = publishing_queries.status_totals(store)
     counts = report.counts
     return dg.MaterializeResult(
         metadata={

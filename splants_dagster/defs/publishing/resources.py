@@ -1,12 +1,8 @@
-"""The ``publishing`` resource: which publisher each platform uses, with credentials from env vars.
-
-Every credential is a ``dg.EnvVar``, resolved by Dagster when a run (or ``splants publish``) starts, so
-values never appear in definitions, the UI, logs or the warehouse. A variable that is not set at all is left
-unconfigured (an ``EnvVar`` of an unset variable would make every run fail), and that platform falls back
-to the outbox, which says so. See docs/publishing.md for every variable.
+"""The ``publishing`` resource: which publisher each platform uses. Platforms and their credentials are
+declared once, in ``defs/platforms/resources.py`` (shared with engagement); a platform without
+credentials falls back to the outbox, which says so. See docs/publishing.md for every variable.
 """
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +10,17 @@ import dagster as dg
 from pydantic import Field
 
 from splants_dagster.campaigns.briefs import FieldProblem
+from splants_dagster.defs.platforms.resources import (
+    HubSpotResource,
+    LinkedInResource,
+    MailchimpResource,
+    WebhooksResource,
+    WordPressResource,
+    XResource,
+    env,
+    env_or,
+    platform_resources,
+)
 from splants_dagster.paths import DataPaths, default_data_dir
 from splants_dagster.publishing.config import PublisherSet, PublishingSettings, build_publishers
 from splants_dagster.publishing.review import ALLOW_ENV, CONFIG_FILE, PublishingConfigError, load_policy
@@ -22,100 +29,11 @@ from splants_dagster.publishing.runner import BatchReport, publish_due
 WP_STATUSES = ("draft", "publish", "future")
 
 
-def _env(name: str) -> dg.EnvVar | None:
-    """``dg.EnvVar(name)`` when the variable is set (its value is read at run time), else None."""
-    return dg.EnvVar(name) if os.environ.get(name, "").strip() else None
-
-
-def _env_or(name: str, default: str) -> str:
-    return dg.EnvVar(name) if os.environ.get(name, "").strip() else default
-
-
 def _whole(name: str, raw: str) -> int:
     try:
         return int(str(raw).strip())
     except ValueError:
         raise ValueError(f"{name} {raw!r}: expected a whole number") from None
-
-
-class WordPressResource(dg.ConfigurableResource):
-    url: str | None = Field(
-        default=None, description="site URL (WORDPRESS_URL); the REST API is at /wp-json/wp/v2"
-    )
-    username: str | None = Field(default=None, description="WORDPRESS_USERNAME")
-    app_password: str | None = Field(
-        default=None, description="application password (WORDPRESS_APP_PASSWORD)"
-    )
-    status: str = Field(
-        default="draft",
-        description="draft | publish | future: future schedules the post at its slot (WORDPRESS_POST_STATUS)",
-    )
-    category: str | None = Field(default=None, description="category name; default: the primary keyword")
-
-
-class XResource(dg.ConfigurableResource):
-    access_token: str | None = Field(
-        default=None, description="OAuth 2.0 user-context token (X_ACCESS_TOKEN)"
-    )
-    api_base_url: str | None = Field(default=None, description="X_API_BASE_URL (default https://api.x.com)")
-
-
-class LinkedInResource(dg.ConfigurableResource):
-    access_token: str | None = Field(default=None, description="LINKEDIN_ACCESS_TOKEN")
-    author_urn: str | None = Field(default=None, description="urn:li:person:... or urn:li:organization:...")
-    version: str | None = Field(
-        default=None, description="LinkedIn-Version header, YYYYMM (LINKEDIN_VERSION)"
-    )
-    api_base_url: str | None = Field(
-        default=None, description="LINKEDIN_API_BASE_URL (default https://api.linkedin.com)"
-    )
-
-
-class MailchimpResource(dg.ConfigurableResource):
-    api_key: str | None = Field(default=None, description="MAILCHIMP_API_KEY")
-    server_prefix: str | None = Field(
-        default=None, description="data centre, e.g. us21 (MAILCHIMP_SERVER_PREFIX)"
-    )
-    list_id: str | None = Field(default=None, description="audience id (MAILCHIMP_LIST_ID)")
-    api_base_url: str | None = Field(
-        default=None, description="MAILCHIMP_API_BASE_URL (default https://<dc>.api.mailchimp.com)"
-    )
-    action: str = Field(default="send", description="send | schedule (MAILCHIMP_ACTION)")
-    from_name: str | None = Field(default=None, description="MAILCHIMP_FROM_NAME (default: the audience's)")
-    reply_to: str | None = Field(default=None, description="MAILCHIMP_REPLY_TO (default: the audience's)")
-    segment_id: str | None = Field(
-        default=None, description="saved segment id sends go to (MAILCHIMP_SEGMENT_ID)"
-    )
-    tag: str | None = Field(default=None, description="tag whose members sends go to (MAILCHIMP_TAG)")
-    whole_list: str | None = Field(
-        default=None, description="1 allows a send to the whole audience (MAILCHIMP_SEND_TO_WHOLE_LIST)"
-    )
-    ab_test_size: str = Field(
-        default="20", description="% of the audience in an A/B test (MAILCHIMP_AB_TEST_SIZE)"
-    )
-    ab_wait_minutes: str = Field(
-        default="240", description="minutes before the A/B winner is sent (MAILCHIMP_AB_WAIT_MINUTES)"
-    )
-    ab_winner: str = Field(
-        default="opens", description="opens | clicks | manual | total_revenue (MAILCHIMP_AB_WINNER)"
-    )
-
-
-class HubSpotResource(dg.ConfigurableResource):
-    access_token: str | None = Field(default=None, description="private app token (HUBSPOT_ACCESS_TOKEN)")
-    api_base_url: str | None = Field(
-        default=None, description="HUBSPOT_API_BASE_URL (default https://api.hubapi.com)"
-    )
-    blog_id: str | None = Field(
-        default=None, description="blog (contentGroupId) for blog posts (HUBSPOT_BLOG_ID)"
-    )
-    blog_action: str = Field(default="draft", description="draft | publish (HUBSPOT_BLOG_ACTION)")
-    email_action: str = Field(default="draft", description="draft | publish (HUBSPOT_EMAIL_ACTION)")
-
-
-class WebhooksResource(dg.ConfigurableResource):
-    urls: str | None = Field(default=None, description="comma-separated endpoints (SPLANTS_WEBHOOK_URLS)")
-    secret: str | None = Field(default=None, description="HMAC-SHA256 key (SPLANTS_WEBHOOK_SECRET)")
 
 
 class PublishingResource(dg.ConfigurableResource):
@@ -240,52 +158,24 @@ class PublishingResource(dg.ConfigurableResource):
 
 def build_resources(data_dir: str | Path | None = None) -> dict[str, dg.ConfigurableResource]:
     root = str(Path(data_dir).resolve()) if data_dir else str(default_data_dir())
+    platforms = platform_resources()  # the same instances engagement_sources reads with
     return {
         "publishing": PublishingResource(
             data_dir=root,
-            blog_publisher=_env_or("SPLANTS_BLOG_PUBLISHER", "auto"),
-            email_publisher=_env_or("SPLANTS_EMAIL_PUBLISHER", "auto"),
-            boost_publisher=_env_or("SPLANTS_BOOST_PUBLISHER", "outbox"),
-            allow_template_content=_env(ALLOW_ENV),
-            wordpress=WordPressResource(
-                url=_env("WORDPRESS_URL"),
-                username=_env("WORDPRESS_USERNAME"),
-                app_password=_env("WORDPRESS_APP_PASSWORD"),
-                # drafts unless told otherwise; the older name WORDPRESS_STATUS still works
-                status=_env_or("WORDPRESS_POST_STATUS", "") or _env_or("WORDPRESS_STATUS", "draft"),
-                category=_env("WORDPRESS_CATEGORY"),
-            ),
-            x=XResource(access_token=_env("X_ACCESS_TOKEN"), api_base_url=_env("X_API_BASE_URL")),
-            linkedin=LinkedInResource(
-                access_token=_env("LINKEDIN_ACCESS_TOKEN"),
-                author_urn=_env("LINKEDIN_AUTHOR_URN"),
-                version=_env("LINKEDIN_VERSION"),
-                api_base_url=_env("LINKEDIN_API_BASE_URL"),
-            ),
-            mailchimp=MailchimpResource(
-                api_key=_env("MAILCHIMP_API_KEY"),
-                server_prefix=_env("MAILCHIMP_SERVER_PREFIX"),
-                list_id=_env("MAILCHIMP_LIST_ID"),
-                api_base_url=_env("MAILCHIMP_API_BASE_URL"),
-                action=_env_or("MAILCHIMP_ACTION", "send"),
-                from_name=_env("MAILCHIMP_FROM_NAME"),
-                reply_to=_env("MAILCHIMP_REPLY_TO"),
-                segment_id=_env("MAILCHIMP_SEGMENT_ID"),
-                tag=_env("MAILCHIMP_TAG"),
-                whole_list=_env("MAILCHIMP_SEND_TO_WHOLE_LIST"),
-                ab_test_size=_env_or("MAILCHIMP_AB_TEST_SIZE", "20"),
-                ab_wait_minutes=_env_or("MAILCHIMP_AB_WAIT_MINUTES", "240"),
-                ab_winner=_env_or("MAILCHIMP_AB_WINNER", "opens"),
-            ),
-            hubspot=HubSpotResource(
-                access_token=_env("HUBSPOT_ACCESS_TOKEN"),
-                api_base_url=_env("HUBSPOT_API_BASE_URL"),
-                blog_id=_env("HUBSPOT_BLOG_ID"),
-                blog_action=_env_or("HUBSPOT_BLOG_ACTION", "draft"),
-                email_action=_env_or("HUBSPOT_EMAIL_ACTION", "draft"),
-            ),
-            webhooks=WebhooksResource(
-                urls=_env("SPLANTS_WEBHOOK_URLS"), secret=_env("SPLANTS_WEBHOOK_SECRET")
-            ),
+            blog_publisher=env_or("SPLANTS_BLOG_PUBLISHER", "auto"),
+            email_publisher=env_or("SPLANTS_EMAIL_PUBLISHER", "auto"),
+            boost_publisher=env_or("SPLANTS_BOOST_PUBLISHER", "outbox"),
+            allow_template_content=env(ALLOW_ENV),
+            wordpress=platforms.wordpress,
+            x=platforms.x,
+            linkedin=platforms.linkedin,
+            mailchimp=platforms.mailchimp,
+            hubspot=platforms.hubspot,
+            webhooks=platforms.webhooks,
         )
     }
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    return dg.Definitions(resources=build_resources())

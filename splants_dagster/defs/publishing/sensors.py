@@ -13,6 +13,7 @@ import dagster as dg
 from splants_dagster.defs.publishing.jobs import PUBLISHING_TAGS, publish_job
 from splants_dagster.defs.resources import WarehouseResource
 from splants_dagster.publishing import review, state
+from splants_dagster.warehouse.queries import publishing as publishing_queries
 
 ACTIVE = [
     dg.DagsterRunStatus.QUEUED,
@@ -65,17 +66,10 @@ def publish_due_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse
     now = dt.datetime.now(dt.UTC)
     store = warehouse.store()
     with store.read() as conn:
-        decided = dict(
-            conn.execute("SELECT piece_id, max(decided_at) FROM review_decisions GROUP BY 1").fetchall()
-        )
+        decided = publishing_queries.latest_decisions(conn)
         due = _actionable(state.due_rows(conn, now), decided, store.paths)
         hooks = len(state.due_webhooks(conn, now))
-        upcoming = conn.execute(
-            "SELECT min(s.publish_at) FROM schedule s LEFT JOIN publications p "
-            "ON p.piece_id = s.piece_id AND p.platform = s.platform "
-            "WHERE s.publish_at > ? AND coalesce(p.status, 'pending') <> 'published'",
-            [now],
-        ).fetchone()[0]
+        upcoming = publishing_queries.next_unpublished_slot(conn, now)
     if not due and not hooks:
         after = f"; next slot {upcoming:%Y-%m-%d %H:%M} UTC" if upcoming else "; nothing scheduled ahead"
         return dg.SkipReason(f"nothing due (approved and unpublished) and no webhook waiting{after}")
@@ -84,9 +78,7 @@ def publish_due_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse
             sorted((r["piece_id"], r["platform"], r["status"], int(r["attempts"])) for r in due)
         ).encode()
         + str(hooks).encode()
-        + str(
-            max((decided.get(r["piece_id"]) for r in due if decided.get(r["piece_id"])), default="")
-        ).encode()
+        + str(max((at for r in due if (at := decided.get(r["piece_id"]))), default="")).encode()
     ).hexdigest()[:12]
     bucket = now.replace(minute=now.minute - now.minute % BUCKET_MINUTES, second=0, microsecond=0)
     run_key = f"publish:{bucket:%Y%m%dT%H%M}:{digest}"

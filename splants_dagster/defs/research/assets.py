@@ -7,23 +7,67 @@ this campaign, never another run's writes (docs/research.md).
 """
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
+from typing import Any
 
 import dagster as dg
 
 from splants_dagster.defs.campaigns.brief_state import set_status, stored_brief
 from splants_dagster.defs.costs.resources import BudgetResource
-from splants_dagster.defs.costs.steps import step_budget
 from splants_dagster.defs.partitions import CAMPAIGN_SCOPE, campaign_partitions
-from splants_dagster.defs.resources import (
-    LLMResource,
-    ProjectResource,
-    ResearchWebResource,
-    WarehouseResource,
-)
+from splants_dagster.defs.research.resources import ResearchWebResource
+from splants_dagster.defs.resources import LLMResource, ProjectResource, WarehouseResource
 from splants_dagster.display import md_table
-from splants_dagster.research.analysis import load_sources, research_campaign, research_rows
-from splants_dagster.warehouse.store import replace_rows
+from splants_dagster.research.analysis import (
+    Research,
+    SourceDoc,
+    load_sources,
+    research_campaign,
+    research_rows,
+)
+from splants_dagster.warehouse.queries import research as research_queries
+
+
+def research_metadata(
+    research: Research,
+    docs: Sequence[SourceDoc],
+    *,
+    budget: Mapping[str, Any],
+    llm: str,
+    totals: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The metadata of the campaign's research: top keywords, each source's analysis, the content gaps,
+    the assumed audience, ``budget`` (the step budget's metadata) and LLM usage."""
+    ok = [d for d in docs if d.ok]
+    return {
+        "keywords": dg.MetadataValue.int(len(research.keywords)),
+        "top_keywords": dg.MetadataValue.md(
+            md_table([asdict(k) for k in research.keywords[:15]], ["keyword", "score", "source"])
+        ),
+        "sources_total": dg.MetadataValue.int(len(docs)),
+        "sources_ok": dg.MetadataValue.int(len(ok)),
+        "sources_refused": dg.MetadataValue.int(sum(d.refused for d in docs)),
+        "competitors": dg.MetadataValue.md(
+            md_table(
+                [d.analysis() for d in docs],
+                ["ref", "role", "ok", "title", "word_count", "top_terms", "error"],
+            )
+            if docs
+            else "_No sources in the brief: no competitor analysis._"
+        ),
+        "content_gaps": dg.MetadataValue.int(len(research.gaps)),
+        "gaps": dg.MetadataValue.md(
+            md_table([asdict(g) for g in research.gaps], ["direction", "kind", "item"])
+        ),
+        "audience": dg.MetadataValue.json(research.audience),
+        "audience_basis": "assumed (model or offline view of the brief's audience, not research)",
+        **budget,
+        "llm": llm,
+        "llm_calls": dg.MetadataValue.int(int(totals["calls"])),
+        "cost_usd": dg.MetadataValue.float(float(totals["cost_usd"])),
+        "notes": "\n".join(research.notes) or "none",
+    }
 
 
 @dg.asset(
@@ -47,8 +91,8 @@ def research_brief(
     store = warehouse.store()
     brief = stored_brief(store, campaign_id)
     brand = project.brand()
-    sb = step_budget(budget, warehouse, llm, campaign_id)
-    sb.stop_if_exhausted()
+    sb = budget.for_step(warehouse, llm, campaign_id)
+    budget.stop_if_exhausted(sb)
     try:
         fetcher = research_web.client()
     except ValueError as exc:  # a bad SPLANTS_SOURCE_* setting
@@ -75,37 +119,9 @@ def research_brief(
         totals = client.totals()
     now = dt.datetime.now(dt.UTC)
     with store.write() as conn:
-        for table, rows in research_rows(campaign_id, research, docs, now).items():
-            replace_rows(conn, table, "campaign_id = ?", [campaign_id], rows)
+        research_queries.replace_research(conn, campaign_id, research_rows(campaign_id, research, docs, now))
         set_status(conn, campaign_id, "researched")
-    ok = [d for d in docs if d.ok]
-    return dg.MaterializeResult(
-        metadata={
-            "keywords": dg.MetadataValue.int(len(research.keywords)),
-            "top_keywords": dg.MetadataValue.md(
-                md_table([asdict(k) for k in research.keywords[:15]], ["keyword", "score", "source"])
-            ),
-            "sources_total": dg.MetadataValue.int(len(docs)),
-            "sources_ok": dg.MetadataValue.int(len(ok)),
-            "sources_refused": dg.MetadataValue.int(sum(d.refused for d in docs)),
-            "competitors": dg.MetadataValue.md(
-                md_table(
-                    [d.analysis() for d in docs],
-                    ["ref", "role", "ok", "title", "word_count", "top_terms", "error"],
-                )
-                if docs
-                else "_No sources in the brief: no competitor analysis._"
-            ),
-            "content_gaps": dg.MetadataValue.int(len(research.gaps)),
-            "gaps": dg.MetadataValue.md(
-                md_table([asdict(g) for g in research.gaps], ["direction", "kind", "item"])
-            ),
-            "audience": dg.MetadataValue.json(research.audience),
-            "audience_basis": "assumed (model or offline view of the brief's audience, not research)",
-            **sb.metadata(),
-            "llm": llm.label(strategy),
-            "llm_calls": dg.MetadataValue.int(int(totals["calls"])),
-            "cost_usd": dg.MetadataValue.float(float(totals["cost_usd"])),
-            "notes": "\n".join(research.notes) or "none",
-        },
+    metadata = research_metadata(
+        research, docs, budget=budget.metadata(sb), llm=llm.label(strategy), totals=totals
     )
+    return dg.MaterializeResult(metadata=metadata)

@@ -37,6 +37,8 @@ DDL = [
         created_at TIMESTAMPTZ
     )
     """,
+    # the supported insights the piece's prompt and the offline writer were given (docs/insights.md)
+    "ALTER TABLE content_pieces ADD COLUMN IF NOT EXISTS insights_applied JSON",
     """
     CREATE TABLE IF NOT EXISTS content_candidates (
         piece_id VARCHAR,
@@ -65,7 +67,8 @@ VIEWS = {
         SELECT piece_id, campaign_id, platform, content_type, title, body, word_count, char_count,
                hashtags, quality_score, seo_score, readability_score, total_score, model, created_at,
                is_pillar, uniqueness_score, predicted_score, score_components, candidate_strategy,
-               provider, generation_strategy, variant_of, variant_dimension, generation_reason
+               provider, generation_strategy, variant_of, variant_dimension, generation_reason,
+               insights_applied
         FROM core.content_pieces
     """,
 }

@@ -1,108 +1,38 @@
-"""What generation steps (research, content, QA) ask the budget at step start, and the batch desk content
-generation uses for campaigns that can wait.
+"""Provider batches for content generation that can wait, and the content suite under the budget.
 
-At step start :func:`step_budget` reads the analysts' snapshot (read-only: it never holds a write session
-during generation): this month's spend per day, the campaign's spend when it has a cap, and the strategy
-``budget_status`` last recorded. The policy (``splants_dagster.costs.policy``) turns them into a
-:class:`~splants_dagster.costs.policy.Decision`: the strategy, why, and whether to stop, pause
-non-critical work, cap lengths or use the template writer only.
+:class:`BatchDesk` keeps one campaign's provider batches during a content step: it collects the finished
+ones (ledger rows at batch prices, replies into the response cache), submits what is still missing and
+records both in ``llm_batches`` / ``llm_batch_calls``. :func:`generate_content` runs the content suite
+under the step budget's decision: the strategy's models, premium paused when the forecast is over
+budget, a hard stop at the remaining budget, and the batch route when the campaign can wait
+(docs/costs.md). Pure Python: the Dagster ``budget`` resource wires it to a step.
 """
 
-import datetime as dt
+from __future__ import annotations
+
 import json
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
-import dagster as dg
-
 from splants_dagster.content.suite import SuiteContext, SuiteResult, check_draft, generate_suite
-from splants_dagster.costs import ledger
-from splants_dagster.costs.config import BudgetConfig
-from splants_dagster.costs.policy import (
-    BatchRoute,
-    BudgetStatus,
-    CampaignSpend,
-    Decision,
-    decide,
-    month_key,
-    route_batch,
-    with_recorded,
-)
-from splants_dagster.defs.costs.resources import BudgetResource
-from splants_dagster.defs.metadata import as_float
-from splants_dagster.defs.resources import LLMResource, WarehouseResource
+from splants_dagster.costs.policy import BatchRoute, Decision, route_batch
+from splants_dagster.costs.step_budget import StepBudget, utc_now
 from splants_dagster.llm.batch import (
+    BatchAPI,
     BatchError,
     BatchItem,
     Deferred,
     DeferringClient,
     record_results,
 )
-from splants_dagster.llm.client import CallContext
+from splants_dagster.llm.client import CallContext, LLMClient
+from splants_dagster.llm.routing import LLMRouter
 from splants_dagster.warehouse.store import Warehouse, insert_dicts
 
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-@dataclass
-class StepBudget:
-    config: BudgetConfig
-    decision: Decision
-    status: BudgetStatus | None = None
-    campaign: CampaignSpend | None = None
-
-    def metadata(self) -> dict[str, Any]:
-        d, s = self.decision, self.status
-        meta: dict[str, Any] = {
-            "strategy": d.strategy,
-            "strategy_reason": dg.MetadataValue.md(d.reason),
-        }
-        if s is not None and s.limited:
-            meta |= {
-                "budget_usd": as_float(s.budget_usd),
-                "budget_spent_usd": as_float(s.spent_usd, 6),
-                "budget_remaining_pct": as_float(s.remaining_pct, 2),
-                "budget_forecast_usd": as_float(s.forecast_usd, 6),
-            }
-        if self.campaign is not None:
-            meta |= {
-                "campaign_cap_usd": as_float(self.campaign.cap_usd),
-                "campaign_spent_usd": as_float(self.campaign.spent_usd, 6),
-            }
-        if d.pause_noncritical:
-            meta["paused"] = "A/B variants and premium multi-model generation (forecast above budget)"
-        return meta
-
-    def stop_if_exhausted(self) -> None:
-        """At 100% spent: fail the step before anything is generated or written, saying why."""
-        if self.decision.exhausted:
-            raise dg.Failure(description=self.decision.stop_message, metadata=self.metadata())
-
-
-def step_budget(
-    budget: BudgetResource,
-    warehouse: WarehouseResource,
-    llm: LLMResource,
-    campaign_id: str | None,
-    now: dt.datetime | None = None,
-) -> StepBudget:
-    config = budget.config()
-    if not config.watches(campaign_id):
-        return StepBudget(config, decide(None, config, llm.strategy))
-    now = now or utc_now()
-    cap = config.campaign_cap(campaign_id)
-    with warehouse.store().read() as conn:
-        status = ledger.month_status(conn, now, config) if config.monthly_budget_usd is not None else None
-        spent = ledger.campaign_spend(conn, campaign_id) if cap is not None else None
-        recorded = ledger.latest_status(conn, month_key(now))
-    campaign = CampaignSpend(campaign_id, spent, cap) if cap is not None else None
-    decision = with_recorded(decide(status, config, llm.strategy, campaign), recorded, status, config)
-    return StepBudget(config, decision, status, campaign)
-
-
-# ------------------------------------------------------------------------------------------ batches
+# opens the step's LLM client: (strategy=, premium=, spend_limit_usd=) -> a context manager
+ClientOpener = Callable[..., AbstractContextManager[LLMClient]]
 
 
 @dataclass
@@ -111,7 +41,7 @@ class BatchDesk:
     batch prices, replies into the response cache), submit what is still missing, record both."""
 
     store: Warehouse
-    llm: LLMResource
+    batch_api: Callable[[str], BatchAPI]  # provider name -> its batch API (LLMRouter.batch_api)
     campaign_id: str
     run_id: str
     price_factor: float
@@ -122,7 +52,7 @@ class BatchDesk:
     collected: list[str] = field(default_factory=list)
     submitted: list[str] = field(default_factory=list)
 
-    def load(self) -> "BatchDesk":
+    def load(self) -> BatchDesk:
         self.pending = self.store.query(
             "SELECT * FROM llm_batches WHERE campaign_id = ? AND status = 'submitted' ORDER BY submitted_at",
             [self.campaign_id],
@@ -133,7 +63,7 @@ class BatchDesk:
         """Poll every pending batch; record the results of the finished ones."""
         still = []
         for row in self.pending:
-            api = self.llm.batch_api(row["provider"])
+            api = self.batch_api(row["provider"])
             try:
                 state = api.status(row["batch_id"])
                 results = api.results(state, row["model"]) if state.finished else None
@@ -193,7 +123,7 @@ class BatchDesk:
         if not batch:
             return None
         provider = client.provider
-        api = self.llm.batch_api(provider.name)
+        api = self.batch_api(provider.name)
         state = api.submit(
             provider,
             [(cid, request) for cid, _, request in batch],
@@ -265,19 +195,25 @@ class Generation:
 
 
 def generate_content(
-    context: dg.AssetExecutionContext,
     sb: StepBudget,
-    llm: LLMResource,
-    warehouse: WarehouseResource,
+    router: LLMRouter,
+    open_client: ClientOpener,
+    store: Warehouse,
     ctx: SuiteContext,
+    *,
+    campaign_id: str,
+    run_id: str,
+    data_dir: str,
+    cache_reads: bool,
+    log: Any,
 ) -> Generation:
     """The content suite under the budget's decision: the strategy's models, premium paused when the
     forecast is over budget, a hard stop at the remaining budget, and, when the campaign can wait, the
-    provider's batch API (finished batches of this campaign are collected first)."""
+    provider's batch API (finished batches of this campaign are collected first). ``cache_reads``: the
+    response cache is read (a cached reply makes a batch pointless)."""
     decision = sb.decision
-    campaign_id = context.partition_key
     premium = False if decision.pause_noncritical else None
-    primary, _, partner = llm.plan(decision.strategy, warehouse.data_dir)
+    primary, _, partner = router.plan(decision.strategy, data_dir)
     route = route_batch(
         decision,
         sb.config,
@@ -285,16 +221,10 @@ def generate_content(
         start_date=ctx.brief.start_date,
         today=utc_now().date(),
         premium=partner is not None and premium is not False,
-        cache=llm.cache and not llm.force_refresh,
+        cache=cache_reads,
     )
-    desk = BatchDesk(
-        warehouse.store(), llm, campaign_id, context.run.run_id, sb.config.batch.price_factor, context.log
-    ).load()
-    with llm.client(
-        warehouse,
-        campaign_id,
-        "content_suite",
-        context.run.run_id,
+    desk = BatchDesk(store, router.batch_api, campaign_id, run_id, sb.config.batch.price_factor, log).load()
+    with open_client(
         strategy=decision.strategy,
         premium=premium,
         spend_limit_usd=decision.spend_limit_usd,
@@ -313,10 +243,10 @@ def generate_content(
                 try:
                     desk.submit(client, deferring, decision.strategy)
                 except BatchError as exc:
-                    context.log.warning(f"{exc}: generating at once instead")
+                    log.warning(f"{exc}: generating at once instead")
                     route = BatchRoute(False, f"batch submission failed ({exc}): generated at once")
                     result = client.run(generate_suite(ctx, client))
         else:
             result = client.run(generate_suite(ctx, client))
         totals = client.totals()
-    return Generation(result, totals, route, desk, llm.label(decision.strategy, premium=premium))
+    return Generation(result, totals, route, desk, router.label(decision.strategy, premium=premium))
