@@ -58,7 +58,9 @@ def test_bar_counts_every_step_and_returns_the_runs_result():
 def test_failure_is_returned_or_raised_as_execute_in_process_would():
     with dg.instance_for_test() as instance:
         with cli_console.console.capture():
-            result = cli_console.run_with_progress(fails_in_second_step, instance, "failing", raise_on_error=False)
+            result = cli_console.run_with_progress(
+                fails_in_second_step, instance, "failing", raise_on_error=False
+            )
         assert not result.success
         assert [e.step_key for e in result.get_step_failure_events()] == ["broken"]
         with cli_console.console.capture(), pytest.raises(Exception, match="bad value 1"):
