@@ -9,7 +9,7 @@ the ledger's ``prompt_tokens`` is their sum.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from splants_dagster.llm.base import LLMRequest, LLMResponse, Usage
 from splants_dagster.llm.remote import RemoteProvider, error_detail
@@ -30,6 +30,12 @@ STOP_REASONS = {
 class AnthropicProvider(RemoteProvider):
     name = "anthropic"
     default_endpoint = "https://api.anthropic.com"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # the SDK loads when a provider is built (inside a step), not with the code location, and not in
+        # the first call either: a ~1 s import there would stall the event loop, its progress and deadline
+        import anthropic  # noqa: F401
 
     def _new_client(self) -> anthropic.AsyncAnthropic:
         import anthropic

@@ -39,6 +39,9 @@ class OpenAIProvider(RemoteProvider):
         self.temperature = temperature
         # OpenAI's own API: current parameter names; compatible servers: the widely implemented ones
         self.native = name == "openai"
+        # the SDK loads when a provider is built (inside a step), not with the code location, and not in the
+        # first call either: a ~1 s import there would stall the event loop, its progress reports and deadline
+        import openai  # noqa: F401
 
     def _new_client(self) -> openai.AsyncOpenAI:
         import openai
