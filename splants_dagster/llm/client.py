@@ -106,7 +106,9 @@ class LLMClient:
         self.deadline_s = deadline_s or None  # None / 0: no deadline
         self.progress_every_s = progress_every_s
         self.log = log
-        self._created = time.monotonic()
+        # the step's LLM clock starts at its first LLM call (``run``), so the step's own work before it
+        # (reading sources, loading libraries on first use) does not eat into the deadline
+        self._started: float | None = None
         self._in_flight: dict[int, tuple[Provider, float]] = {}  # provider calls awaiting an answer
         self._last_provider: Provider = provider
 
@@ -314,6 +316,9 @@ class LLMClient:
         """Run a coroutine from synchronous asset code within the step's deadline, logging progress while
         calls are outstanding (then close the providers' HTTP pools)."""
 
+        if self._started is None:
+            self._started = time.monotonic()
+
         async def main():
             watcher = asyncio.create_task(self._report_progress())
             task = asyncio.ensure_future(coro)
@@ -338,7 +343,11 @@ class LLMClient:
     def remaining_s(self) -> float | None:
         if self.deadline_s is None:
             return None
-        return self.deadline_s - (time.monotonic() - self._created)
+        return self.deadline_s - self._llm_time()
+
+    def _llm_time(self) -> float:
+        """Seconds since the step's first LLM call (0 before it)."""
+        return 0.0 if self._started is None else time.monotonic() - self._started
 
     def outstanding(self) -> list[tuple[Provider, float]]:
         """(provider, seconds waited) of the calls awaiting an answer, the longest wait first."""
@@ -373,7 +382,7 @@ class LLMClient:
             if not calls:
                 continue
             oldest = calls[0][1]
-            elapsed = time.monotonic() - self._created
+            elapsed = self._llm_time()
             left = self.remaining_s()
             deadline = f"; step deadline in {max(0.0, left):.0f} s" if left is not None else ""
             line = (
