@@ -77,7 +77,10 @@ def test_client_deadline_cancels_and_names_the_endpoint(tmp_path, silent):
     levels = [
         level for level, line in log.lines if line.startswith(f"LLM: waiting on openai at {silent.base_url}")
     ]
-    assert "info" in levels and "warning" in levels  # a warning once the oldest call waited two intervals
+    # info while the oldest call is young, a warning once it has waited two intervals: the warning must come,
+    # and never be followed by info (the first tick may already be late on a loaded machine, so info may not)
+    assert "warning" in levels
+    assert "info" not in levels[levels.index("warning") :]
 
 
 def test_no_deadline_no_progress_for_a_quick_step(tmp_path):
