@@ -263,7 +263,6 @@ def approve(
     if all_ and not campaign:
         raise _fail("--all needs --campaign ID", 2)
     who, now = _who(by), dt.datetime.now(dt.UTC)
-    approved, refused, skipped = [], [], []
     with _store().write() as conn:
         if all_:
             ids = [
@@ -276,35 +275,8 @@ def approve(
                 raise _fail(f"campaign {campaign} has no publishable piece (run QA first, or check the id)")
         else:
             ids = list(dict.fromkeys(piece_ids))
-        rows = review.pieces(conn, ids)
-        decided = review.reviews_by_piece(conn, ids)
-        for pid in ids:
-            row = rows.get(pid)
-            if row is None:
-                refused.append((pid, "no such piece"))
-                continue
-            current, _ = review.review_state(row, decided.get(pid))
-            if current == "approved":
-                skipped.append((pid, "already approved"))
-                continue
-            if all_ and current == "rejected":
-                skipped.append((pid, "rejected (approve it by id to override)"))
-                continue
-            problems = review.gate_problems(conn, row, decided.get(pid))
-            if problems:
-                refused.append((pid, "; ".join(problems)))
-                continue
-            review.record(
-                conn,
-                piece_id=pid,
-                campaign_id=row["campaign_id"],
-                decision="approve",
-                by=who,
-                at=now,
-                text=review.text_sha256(row),
-                reason=reason,
-            )
-            approved.append(pid)
+        outcome = review.approve_pieces(conn, ids, by=who, at=now, reason=reason, skip_rejected=all_)
+    approved, refused, skipped = outcome.done, outcome.refused, outcome.skipped
     for pid in approved:
         console.print(styled(("approved", "green"), f" {pid} (by {who})"))
     for pid, why in skipped:

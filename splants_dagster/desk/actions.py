@@ -12,7 +12,7 @@ import datetime as dt
 import os
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,49 +35,16 @@ from splants_dagster.publishing.scheduling import SchedulePolicy, Slot, slot_ref
 from splants_dagster.timeutil import as_utc
 from splants_dagster.warehouse.store import Warehouse, dict_rows
 
-
-@dataclass
-class Outcome:
-    done: list[str] = field(default_factory=list)
-    refused: list[tuple[str, str]] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)
+Outcome = review.ApprovalOutcome
 
 
 def approve(store: Warehouse, piece_ids: Iterable[str], by: str, reason: str | None = None) -> Outcome:
     """Approve the current text of each piece, as ``splants review approve`` does: refused while the piece
     fails the legal/factual gate (or its edit does), skipped when already approved."""
-    ids = list(dict.fromkeys(piece_ids))
-    out = Outcome()
-    now = dt.datetime.now(dt.UTC)
     with store.write() as conn:
-        rows = review.pieces(conn, ids)
-        decided = review.reviews_by_piece(conn, ids)
-        for pid in ids:
-            row = rows.get(pid)
-            if row is None:
-                out.refused.append((pid, "no such piece"))
-                continue
-            state, _ = review.review_state(row, decided.get(pid))
-            if state == "approved":
-                out.skipped.append((pid, "already approved"))
-                continue
-            problems = review.gate_problems(conn, row, decided.get(pid))
-            if problems:
-                out.refused.append((pid, "; ".join(problems)))
-                continue
-            review.record(
-                conn,
-                piece_id=pid,
-                campaign_id=row["campaign_id"],
-                decision="approve",
-                by=by,
-                at=now,
-                text=review.text_sha256(row),
-                reason=reason,
-                source="desk",
-            )
-            out.done.append(pid)
-    return out
+        return review.approve_pieces(
+            conn, list(piece_ids), by=by, at=dt.datetime.now(dt.UTC), reason=reason, source="desk"
+        )
 
 
 def reject(store: Warehouse, piece_id: str, by: str, reason: str) -> str | None:

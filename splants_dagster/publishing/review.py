@@ -21,7 +21,7 @@ import datetime as dt
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -479,3 +479,60 @@ def qa_edit(
         if name in evaluation.checks and not evaluation.checks[name].passed
     ]
     return {"score": evaluation.score, "passed": not gate, "summary": evaluation.summary(), "gate": gate}
+
+
+@dataclass
+class ApprovalOutcome:
+    """What :func:`approve_pieces` did with each id: approved, skipped (with why) or refused (with why)."""
+
+    done: list[str] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def approve_pieces(
+    conn: duckdb.DuckDBPyConnection,
+    piece_ids: Sequence[str],
+    *,
+    by: str,
+    at: dt.datetime,
+    reason: str | None = None,
+    source: str = "cli",
+    skip_rejected: bool = False,
+) -> ApprovalOutcome:
+    """Approve the current text of each piece, in one write session (``splants review approve`` and the
+    desk): skipped when already approved (and, with ``skip_rejected``, when rejected), refused while the
+    piece fails the legal/factual gate or does not exist."""
+    ids = list(dict.fromkeys(piece_ids))
+    out = ApprovalOutcome()
+    rows = pieces(conn, ids)
+    decided = reviews_by_piece(conn, ids)
+    for pid in ids:
+        row = rows.get(pid)
+        if row is None:
+            out.refused.append((pid, "no such piece"))
+            continue
+        current, _ = review_state(row, decided.get(pid))
+        if current == "approved":
+            out.skipped.append((pid, "already approved"))
+            continue
+        if skip_rejected and current == "rejected":
+            out.skipped.append((pid, "rejected (approve it by id to override)"))
+            continue
+        problems = gate_problems(conn, row, decided.get(pid))
+        if problems:
+            out.refused.append((pid, "; ".join(problems)))
+            continue
+        record(
+            conn,
+            piece_id=pid,
+            campaign_id=row["campaign_id"],
+            decision="approve",
+            by=by,
+            at=at,
+            text=text_sha256(row),
+            reason=reason,
+            source=source,
+        )
+        out.done.append(pid)
+    return out
