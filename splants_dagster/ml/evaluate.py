@@ -116,6 +116,18 @@ def spearman(actual: Any, predicted: Any) -> float | None:
     return float(spearmanr(a, p).statistic)
 
 
+def spearman_ci95(rho: float | None, n: int) -> list[float] | None:
+    """Approximate 95% interval of Spearman's ρ over ``n`` rows: Fisher's z with the Fieller, Hartley
+    and Pearson (1957) variance 1.06 / (n − 3). ``None`` when ρ is undefined or n < 10.
+
+    On 100 test rows the interval is about ±0.17 wide around ρ ≈ 0.45: two models 0.1 apart in ρ on one
+    fold are not told apart by it."""
+    if rho is None or n < 10 or not np.isfinite(rho):
+        return None
+    z, half = math.atanh(max(min(rho, 0.999999), -0.999999)), 1.96 * math.sqrt(1.06 / (n - 3))
+    return [round(math.tanh(z - half), 4), round(math.tanh(z + half), 4)]
+
+
 def auc_top_quartile(actual: Any, predicted: Any) -> float | None:
     """ROC AUC of ``predicted`` for "actual is in the top quartile of these rows" (0.5 = no skill)."""
     from sklearn.metrics import roc_auc_score
@@ -157,10 +169,13 @@ def regression_metrics(actual: Any, predicted: Any) -> dict[str, float | None]:
 
 
 def full_metrics(actual: Any, predicted: Any, offset: float) -> dict[str, float | None]:
-    """The headline metrics plus ``mae_log`` (MAE of log(y + c)) and ``auc_top_quartile``."""
+    """The headline metrics plus ``mae_log`` (MAE of log(y + c)), ``auc_top_quartile`` and
+    ``spearman_ci95`` (see :func:`spearman_ci95`)."""
     a, p = np.asarray(actual, dtype=float), np.asarray(predicted, dtype=float)
+    headline = regression_metrics(a, p)
     return {
-        **regression_metrics(a, p),
+        **headline,
+        "spearman_ci95": spearman_ci95(headline["spearman"], a.size),
         "mae_log": _clean(float(np.mean(np.abs(to_log(a, offset) - to_log(p, offset))))),
         "auc_top_quartile": _clean(auc_top_quartile(a, p)),
     }

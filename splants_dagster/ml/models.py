@@ -75,6 +75,12 @@ class Candidate:
         value = dict(self.params).get("half_life")
         return None if value is None else float(value)
 
+    @property
+    def text_weight(self) -> float | None:
+        """Scale of the text's TF-IDF columns relative to the other inputs (``None`` = 1)."""
+        value = dict(self.params).get("text_weight")
+        return None if value is None else float(value)
+
     @classmethod
     def of(cls, kind: str, **params: Any) -> Candidate:
         if kind not in ("linear", "gbt"):
@@ -100,16 +106,30 @@ GBT_CANDIDATES = tuple(
     for iters in (100, 300)
 )
 DEFAULT_CANDIDATES = LINEAR_CANDIDATES + GBT_CANDIDATES
-# A quicker grid (3 instead of 19 candidates) for small machines and tests: both families still compete.
+# A quicker grid (3 instead of 22 candidates, 4 instead of 31 with a text) for small machines and tests:
+# both families still compete.
 SMALL_CANDIDATES = (
     Candidate.of("linear", alpha=1.0),
     Candidate.of("linear", alpha=30.0),
     Candidate.of("gbt", loss="absolute_error", max_depth=2, max_iter=100, learning_rate=0.05),
+    Candidate.of("linear", alpha=0.3, text_weight=0.1),  # competes only when there is a text
 )
 # Recency-weighted ridge: the newest rows count more (half weight at half the training span's age).
 RECENCY_CANDIDATES = tuple(Candidate.of("linear", alpha=a, half_life=0.5) for a in (0.3, 1.0, 3.0))
-DEFAULT_CANDIDATES = DEFAULT_CANDIDATES + RECENCY_CANDIDATES
+# Ridge with the text's TF-IDF block down-weighted (``text_weight`` scales its columns, so the n-grams are
+# shrunk 1/w² times harder than the categories and numbers). One alpha for thousands of sparse n-gram
+# columns and a handful of one-hot columns either over-shrinks the categories or lets the n-grams overfit;
+# a block weight lets CV set the two apart. Only competes when the history has a text column.
+TEXT_CANDIDATES = tuple(
+    Candidate.of("linear", alpha=a, text_weight=w) for a in (0.1, 0.3, 1.0) for w in (0.03, 0.1, 0.3)
+)
+DEFAULT_CANDIDATES = DEFAULT_CANDIDATES + RECENCY_CANDIDATES + TEXT_CANDIDATES
 CANDIDATE_GRIDS = {"full": DEFAULT_CANDIDATES, "small": SMALL_CANDIDATES}
+
+
+def applicable(candidates: Sequence[Candidate], spec: FeatureSpec) -> list[Candidate]:
+    """The candidates that differ from one another for ``spec``: text-weighted ones only with a text."""
+    return [c for c in candidates if spec.text or c.text_weight is None]
 
 
 def _sklearn_version() -> str:
@@ -271,6 +291,7 @@ def select_candidate(
     :data:`SELECTION_TOLERANCE` of it ranks the posts clearly better (CV ρ higher by at least
     :data:`SELECTION_MIN_RANK_GAIN`): then the best-ranking of those. Ties go to the earlier candidate
     (linear models are listed first)."""
+    candidates = applicable(candidates, spec)
     folds = time_folds(len(design), n_splits)
     base_log = design[BASELINE_LOG].to_numpy(dtype=float)
     outcome_log = base_log + target  # log(y + c): ranking is over the outcome, not the relative target

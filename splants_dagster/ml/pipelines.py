@@ -104,8 +104,10 @@ def build_pipeline(
         tfidf = _SafeTfidf(min_df=2, max_features=5000)
         text_step = make_pipeline(tfidf, _SafeSVD(20, random_state)) if dense else tfidf
         parts.append(("text", text_step, TEXT_COLUMN))
-    columns = ColumnTransformer(parts, sparse_threshold=0.0 if dense else 0.3)
     params = dict(candidate.params)
+    text_weight = float(params.get("text_weight", 1.0))
+    weights = {"text": text_weight} if spec.text and text_weight != 1.0 else None
+    columns = ColumnTransformer(parts, sparse_threshold=0.0 if dense else 0.3, transformer_weights=weights)
     if candidate.kind == "linear":
         estimator: Any = Ridge(alpha=params["alpha"])
     else:

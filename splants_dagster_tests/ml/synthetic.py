@@ -92,3 +92,38 @@ def pieces_and_metrics(n: int = 240, seed: int = 3) -> tuple[pd.DataFrame, pd.Da
                 }
             )
     return pd.DataFrame(pieces), pd.DataFrame(metrics)
+
+
+def sparse_text_history(n: int = 400, seed: int = 11) -> pd.DataFrame:
+    """Posts whose text is mostly filler words, with a few words that raise (``w0``–``w11``) or lower
+    (``w12``–``w23``) the outcome by a factor of e^0.35 each: the signal sits in a handful of the
+    thousands of TF-IDF columns. Audience drifts slowly; type matters too."""
+    rng = np.random.default_rng(seed)
+    vocab = [f"w{i}" for i in range(400)]
+    good, bad = vocab[:12], vocab[12:24]
+    types = rng.choice(["photo", "link", "video", "status"], n, p=[0.6, 0.2, 0.1, 0.1])
+    type_effect = np.array([{"photo": 0.0, "link": -0.3, "video": 0.4, "status": 0.6}[t] for t in types])
+    level = 6 + np.cumsum(rng.normal(0, 0.05, n))
+    texts, text_effect = [], []
+    for _ in range(n):
+        words = list(rng.choice(vocab[24:], rng.integers(12, 40)))
+        effect = 0.0
+        for _ in range(rng.integers(0, 3)):
+            if rng.random() < 0.5:
+                words.append(str(rng.choice(good)))
+                effect += 0.35
+            else:
+                words.append(str(rng.choice(bad)))
+                effect -= 0.35
+        rng.shuffle(words)
+        texts.append(" ".join(words))
+        text_effect.append(effect)
+    log_y = level + type_effect + np.array(text_effect) + rng.normal(0, 0.6, n)
+    return pd.DataFrame(
+        {
+            "type": types,
+            "text": texts,
+            "hour": rng.integers(0, 24, n),
+            "likes": np.round(np.exp(log_y)).astype(int),
+        }
+    )

@@ -13,6 +13,7 @@ from splants_dagster.ml.evaluate import (
     order_rows,
     regression_metrics,
     spearman,
+    spearman_ci95,
     time_split,
 )
 from splants_dagster.ml.features import BASELINE, FeatureSpec
@@ -65,6 +66,18 @@ def test_metrics():
     assert auc_top_quartile([1, 2, 3, 4, 5, 6, 7, 8], [5] * 8) == 0.5
     full = full_metrics(actual, actual, offset=1.0)
     assert full["mae"] == 0 and full["mae_log"] == 0 and full["r2"] == 1.0
+    assert full["spearman_ci95"] is None  # 3 rows: too few for an interval
+
+
+def test_spearman_interval():
+    lo, hi = spearman_ci95(0.44, 100)
+    assert lo == pytest.approx(0.26, abs=0.01) and hi == pytest.approx(0.59, abs=0.01)
+    assert spearman_ci95(None, 100) is None and spearman_ci95(0.5, 9) is None
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=200)
+    full = full_metrics(np.exp(x), np.exp(x + rng.normal(size=200)), offset=1.0)
+    lo, hi = full["spearman_ci95"]
+    assert lo < full["spearman"] < hi and hi - lo < 0.3
 
 
 def test_baselines():

@@ -149,6 +149,58 @@ def test_text_still_carries_signal():
     assert ev.model["spearman"] > ev.baselines["trailing_median"]["spearman"]
 
 
+def test_text_weight_scales_only_the_text_block():
+    from splants_dagster.ml.models import build_pipeline, design_frame
+
+    df = synthetic.sparse_text_history(120, seed=3)
+    spec = FeatureSpec(categorical=("type",), numeric=("hour",), text="text")
+    ts = prepare_history(df, target="likes", spec=spec, time_column="@row", window=20)
+    design = design_frame(ts.frame, spec, ts.offset)
+
+    def blocks(candidate):
+        columns = build_pipeline(candidate, spec).named_steps["columns"].fit(design)
+        out = columns.transform(design)
+        out = out.toarray() if hasattr(out, "toarray") else np.asarray(out)
+        text = columns.output_indices_["text"]
+        return out[:, text], np.delete(out, np.arange(text.start, text.stop), axis=1)
+
+    plain_text, plain_rest = blocks(Candidate.of("linear", alpha=1.0))
+    weighted_text, weighted_rest = blocks(Candidate.of("linear", alpha=1.0, text_weight=0.1))
+    assert plain_text.shape[1] > 50 and np.abs(plain_text).sum() > 0
+    assert np.allclose(weighted_text, 0.1 * plain_text)
+    assert np.allclose(weighted_rest, plain_rest)
+
+
+def test_text_weighted_candidates_compete_only_when_there_is_a_text():
+    grid = (Candidate.of("linear", alpha=1.0), Candidate.of("linear", alpha=1.0, text_weight=0.1))
+    df = synthetic.sparse_text_history(160, seed=5)
+    labels = {}
+    for name, spec in (
+        ("text", FeatureSpec(categorical=("type",), text="text")),
+        ("none", FeatureSpec(categorical=("type",))),
+    ):
+        ts = prepare_history(df, target="likes", spec=spec, time_column="@row", window=20)
+        labels[name] = [r["candidate"] for r in evaluate(ts, candidates=grid).selection.table]
+    assert "linear(alpha=1.0, text_weight=0.1)" in labels["text"]
+    assert not any("text_weight" in label for label in labels["none"])
+    assert set(models.TEXT_CANDIDATES) <= set(models.DEFAULT_CANDIDATES)
+
+
+def test_down_weighted_ngrams_beat_one_alpha_for_everything_when_the_signal_is_in_a_few_words():
+    # Fixed seed: the text's effect is in 24 of 400 words. With one alpha, ridge cannot both keep the
+    # type effects and shrink thousands of n-gram columns; a text weight lets CV do both.
+    df = synthetic.sparse_text_history(400, seed=21)
+    spec = FeatureSpec(categorical=("type",), numeric=("hour",), text="text")
+    ts = prepare_history(df, target="likes", spec=spec, time_column="@row", window=20)
+    ev = evaluate(ts, candidates=models.LINEAR_CANDIDATES + models.TEXT_CANDIDATES)
+    rows = [r for r in ev.selection.table if "folds" in r]
+    plain = min(r["cv_mae_log"] for r in rows if "text_weight" not in r["candidate"])
+    weighted = min(r["cv_mae_log"] for r in rows if "text_weight" in r["candidate"])
+    assert weighted < plain * 0.98
+    assert ev.selection.best.text_weight is not None
+    assert ev.model["spearman"] > ev.baselines["trailing_median"]["spearman"] + 0.2
+
+
 def test_old_model_files_still_find_the_svd_step():
     from splants_dagster.ml.pipelines import _SafeSVD
 
