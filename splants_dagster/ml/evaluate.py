@@ -170,12 +170,14 @@ def regression_metrics(actual: Any, predicted: Any) -> dict[str, float | None]:
 
 def full_metrics(actual: Any, predicted: Any, offset: float) -> dict[str, float | None]:
     """The headline metrics plus ``mae_log`` (MAE of log(y + c)), ``auc_top_quartile`` and
-    ``spearman_ci95`` (see :func:`spearman_ci95`)."""
+    ``spearman_ci_low``/``spearman_ci_high`` (95%, see :func:`spearman_ci95`)."""
     a, p = np.asarray(actual, dtype=float), np.asarray(predicted, dtype=float)
     headline = regression_metrics(a, p)
+    interval = spearman_ci95(headline["spearman"], a.size)
     return {
         **headline,
-        "spearman_ci95": spearman_ci95(headline["spearman"], a.size),
+        "spearman_ci_low": interval[0] if interval else None,
+        "spearman_ci_high": interval[1] if interval else None,
         "mae_log": _clean(float(np.mean(np.abs(to_log(a, offset) - to_log(p, offset))))),
         "auc_top_quartile": _clean(auc_top_quartile(a, p)),
     }

@@ -66,7 +66,7 @@ def test_metrics():
     assert auc_top_quartile([1, 2, 3, 4, 5, 6, 7, 8], [5] * 8) == 0.5
     full = full_metrics(actual, actual, offset=1.0)
     assert full["mae"] == 0 and full["mae_log"] == 0 and full["r2"] == 1.0
-    assert full["spearman_ci95"] is None  # 3 rows: too few for an interval
+    assert full["spearman_ci_low"] is None and full["spearman_ci_high"] is None  # 3 rows: too few
 
 
 def test_spearman_interval():
@@ -76,7 +76,7 @@ def test_spearman_interval():
     rng = np.random.default_rng(0)
     x = rng.normal(size=200)
     full = full_metrics(np.exp(x), np.exp(x + rng.normal(size=200)), offset=1.0)
-    lo, hi = full["spearman_ci95"]
+    lo, hi = full["spearman_ci_low"], full["spearman_ci_high"]
     assert lo < full["spearman"] < hi and hi - lo < 0.3
 
 
