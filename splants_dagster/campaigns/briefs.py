@@ -37,6 +37,7 @@ from pydantic import (
     model_validator,
 )
 
+from splants_dagster.conversions.presets import CONVERSION_SOURCES
 from splants_dagster.platforms import WORD_TARGETS, ContentType, Platform, Tone
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")
@@ -203,6 +204,13 @@ class CampaignBrief(BaseModel):
         validate_default=True,
         description="how many (or how much revenue) by the end of the goal window",
     )
+    # the goal's system of record when the same purchases are imported from two systems (a Shopify and a
+    # Stripe export): only conversions imported with this preset count toward the goal
+    conversion_source: str | None = Field(
+        default=None,
+        description="the conversions the goal counts: those imported with this preset "
+        f"({', '.join(CONVERSION_SOURCES)}); default: every source",
+    )
 
     @field_validator("id")
     @classmethod
@@ -269,6 +277,16 @@ class CampaignBrief(BaseModel):
             raise ValueError(
                 "needs goal_metric (orders, revenue, signups, leads or conversions): give both or neither "
                 "(without them the number is read from the goal text)"
+            )
+        return value
+
+    @field_validator("conversion_source")
+    @classmethod
+    def _conversion_source(cls, value: str | None) -> str | None:
+        if value is not None and value not in CONVERSION_SOURCES:
+            raise ValueError(
+                f"is not a conversion source: use one of {', '.join(CONVERSION_SOURCES)} (the preset the "
+                "goal's conversions are imported with; analytics.conversions.source)"
             )
         return value
 

@@ -192,6 +192,8 @@ def _print_progress(
     for r in rows:
         if r["goal_source"] != "brief fields":
             console.print(f"  {r['campaign_id']}: {r['note']}")
+        if r.get("source_warning"):
+            console.print(styled(f"  {r['campaign_id']}: ", (r["source_warning"], "yellow")))
 
 
 def demo_goal_progress(campaigns: list[str]) -> None:

@@ -57,7 +57,15 @@ def brand_payload(brand: BrandProfile) -> dict[str, Any]:
 
 
 def brief_payload(brief: CampaignBrief) -> dict[str, Any]:
-    exclude = {"sources", "length", "parent_piece_id", "testimonials", "goal_metric", "goal_target"}
+    exclude = {
+        "sources",
+        "length",
+        "parent_piece_id",
+        "testimonials",
+        "goal_metric",
+        "goal_target",
+        "conversion_source",  # measurement, not copy: left out so prompts (and their cache keys) stay the same
+    }
     return brief.model_dump(mode="json", exclude=exclude)
 
 

@@ -10,12 +10,19 @@ Progress (the same arithmetic as the ``analytics.goal_progress`` view, kept here
 tests): ``fraction`` = days elapsed (today counts) / days in the window, clamped to [0, 1];
 ``pace`` = actual / (target × fraction), 1.0 meaning exactly on pace; ``forecast`` = actual / fraction,
 a straight-line projection to the end of the window. No Dagster imports.
+
+Which conversions count: those attributed to the campaign, counted (not refunded, cancelled...), of the
+metric's type and dated within the window; with the brief's ``conversion_source`` (the system of record,
+e.g. ``shopify_orders``) only those imported from that source (:func:`counts_source`). Without it every
+source counts, and when two or more contributed, :func:`source_warning` says that the same purchases may
+be counted twice (the view's ``source_warning`` column).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,6 +83,7 @@ class Goal:
     window_end: dt.date  # exclusive
     source: str
     note: str
+    conversion_source: str | None = None  # the system of record: only its conversions count
 
     @property
     def window_days(self) -> int:
@@ -158,6 +166,7 @@ def goal_of(brief: dict[str, Any]) -> Goal:
     elif parsed is not None and parsed.window_rule == "end of the month":
         window_end, window_note = _month_end(start), "the end of the month"
     metric, target = brief.get("goal_metric"), brief.get("goal_target")
+    system = str(brief["conversion_source"]) if brief.get("conversion_source") else None
     if metric and target:
         return Goal(
             cid,
@@ -168,6 +177,7 @@ def goal_of(brief: dict[str, Any]) -> Goal:
             window_end,
             SOURCE_FIELDS,
             f"goal_metric/goal_target from the brief; window: {window_note}",
+            system,
         )
     if parsed is None:
         return Goal(
@@ -179,6 +189,7 @@ def goal_of(brief: dict[str, Any]) -> Goal:
             end,
             SOURCE_NONE,
             "no number with a metric in the goal text; add goal_metric and goal_target to the brief",
+            system,
         )
     return Goal(
         cid,
@@ -190,7 +201,27 @@ def goal_of(brief: dict[str, Any]) -> Goal:
         SOURCE_TEXT,
         f"{SOURCE_TEXT}: {parsed.metric} {parsed.target:g}; window: {window_note}; "
         "set goal_metric and goal_target in the brief to state it exactly",
+        system,
     )
+
+
+WARNING_ADVICE = "if they record the same purchases, set conversion_source in the brief"
+
+
+def counts_source(goal: Goal, source: str) -> bool:
+    """Whether a conversion imported from ``source`` (its preset) counts toward the goal: every source
+    without a ``conversion_source``, else that one only."""
+    return goal.conversion_source is None or source == goal.conversion_source
+
+
+def source_warning(conversion_source: str | None, sources: Iterable[str]) -> str | None:
+    """The ``source_warning`` of ``analytics.goal_progress``: None with a ``conversion_source`` or fewer
+    than two sources among the counted conversions, else a sentence naming them (sorted)."""
+    names = sorted(set(sources))
+    if conversion_source or len(names) < 2:
+        return None
+    every = "both" if len(names) == 2 else "all"
+    return f"conversions from {', '.join(names[:-1])} and {names[-1]} are {every} counted: {WARNING_ADVICE}"
 
 
 @dataclass(frozen=True)

@@ -246,6 +246,7 @@ def refresh_goals(conn: duckdb.DuckDBPyConnection, now: dt.datetime) -> list[Goa
                 "note": goal.note,
                 "is_demo": bool(brief.get("demo")),
                 "updated_at": now,
+                "conversion_source": goal.conversion_source,
             }
         )
     with transaction(conn):

@@ -324,6 +324,11 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+# the ``source`` a conversion row carries is the name of the preset it was imported with; a brief's
+# ``conversion_source`` (the goal's system of record) is one of these
+CONVERSION_SOURCES: tuple[str, ...] = tuple(PRESETS)
+
+
 def detect_preset(header: Iterable[str]) -> str:
     """The preset whose signature columns the header has (``generic`` when none matches)."""
     lower = {h.strip().lower() for h in header}

@@ -50,3 +50,34 @@ def test_bad_goal_fields_name_the_field_and_value(tmp_path, extra, expected):
     with pytest.raises(BriefError) as caught:
         load_brief(path, today=dt.date(2027, 2, 1))
     assert expected in str(caught.value)
+
+
+def test_conversion_source_is_optional_and_one_of_the_import_presets(tmp_path):
+    path = tmp_path / "spring-pods.yaml"
+    path.write_text(BRIEF)
+    brief, _ = load_brief(path, today=dt.date(2027, 2, 1))
+    assert brief.conversion_source is None
+    for source in ("shopify_orders", "woocommerce_orders", "stripe_payments", "ga4_landing_pages", "generic"):
+        path.write_text(BRIEF + f"conversion_source: {source}\n")
+        brief, _ = load_brief(path, today=dt.date(2027, 2, 1))
+        assert brief.conversion_source == source
+        assert f'"conversion_source":"{source}"' in brief.model_dump_json()  # what registration stores
+
+
+@pytest.mark.parametrize(
+    "value, shown",
+    [("shopify", "'shopify'"), ("Shopify Orders", "'Shopify Orders'"), ('""', "''"), ("42", "42")],
+)
+def test_unknown_conversion_source_names_the_file_field_and_value(tmp_path, value, shown):
+    path = tmp_path / "spring-pods.yaml"
+    path.write_text(BRIEF + f"conversion_source: {value}\n")
+    with pytest.raises(BriefError) as caught:
+        load_brief(path, today=dt.date(2027, 2, 1))
+    message = str(caught.value)
+    assert message.startswith(f"{path}: field 'conversion_source' = {shown}: ")
+    if value != "42":
+        assert (
+            "is not a conversion source: use one of generic, shopify_orders, woocommerce_orders, "
+            "stripe_payments, ga4_landing_pages" in message
+        )
+    assert caught.value.as_rows()[0]["field"] == "conversion_source"

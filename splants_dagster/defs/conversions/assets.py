@@ -17,6 +17,8 @@ from splants_dagster.warehouse.queries import conversions as conversion_queries
 
 GROUP = "conversions"
 PROGRESS_COLUMNS = ["campaign_id", "metric", "target", "actual", "pace", "forecast", "status", "goal_source"]
+# read beside the table's columns: a goal counting the same purchases from two systems is flagged
+WARNING_COLUMNS = ["source_warning"]
 
 
 class ConversionImportConfig(dg.Config):
@@ -76,14 +78,18 @@ def import_metadata(result: imports.ImportResult, inbox) -> dict[str, Any]:
 def campaign_goals(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Each registered campaign's measurable goal: ``goal_metric``/``goal_target`` from the brief, else
     read from the free-text goal (and said so in ``goal_source``/``note``), with its window. Metadata:
-    the progress of every goal as ``analytics.goal_progress`` computes it."""
+    the progress of every goal as ``analytics.goal_progress`` computes it, and its ``source_warning``
+    (conversions from two or more systems counted, no ``conversion_source`` in the brief)."""
     store = warehouse.store()
     with store.write() as conn:
         goals = imports.refresh_goals(conn, dt.datetime.now(dt.UTC))
     for goal in goals:
         if goal.source != "brief fields":
             context.log.info(f"{goal.campaign_id}: {goal.note}")
-    progress = conversion_queries.goal_progress(store, PROGRESS_COLUMNS)
+    progress = conversion_queries.goal_progress(store, PROGRESS_COLUMNS + WARNING_COLUMNS)
+    for row in progress:
+        if row["source_warning"]:
+            context.log.warning(f"{row['campaign_id']}: {row['source_warning']}")
     return dg.MaterializeResult(metadata=goals_metadata(progress))
 
 
@@ -99,6 +105,11 @@ def goals_metadata(progress: list[dict[str, Any]]) -> dict[str, Any]:
         }
         for row in progress
     ]
+    warnings = [
+        f"\n\n**{row['campaign_id']}**: {row['source_warning']}"
+        for row in progress
+        if row.get("source_warning")
+    ]
     return {
         "campaigns": dg.MetadataValue.int(len(progress)),
         "goals_measurable": dg.MetadataValue.int(sum(1 for r in progress if r["metric"])),
@@ -106,5 +117,6 @@ def goals_metadata(progress: list[dict[str, Any]]) -> dict[str, Any]:
             sum(1 for r in progress if r["goal_source"] == "read from the goal text")
         ),
         "behind": dg.MetadataValue.int(sum(1 for r in progress if r["status"] == "behind")),
-        "progress": dg.MetadataValue.md(md_table(shown, PROGRESS_COLUMNS)),
+        "source_warnings": dg.MetadataValue.int(len(warnings)),
+        "progress": dg.MetadataValue.md(md_table(shown, PROGRESS_COLUMNS) + "".join(warnings)),
     }

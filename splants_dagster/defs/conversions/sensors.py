@@ -5,7 +5,8 @@ explains every skip.
   (run key ``conversions:<file>:<mtime>``: once per version of a file).
 - ``goal_pace_sensor``: a campaign at or past the halfway point of its goal window whose pace is below
   1 − ``SPLANTS_GOAL_OFF_PACE_MARGIN`` → one alert (log, webhook, Slack), once per campaign and window
-  (the cursor remembers it). Progress from demo data is alerted separately, labelled ``[demo]``.
+  (the cursor remembers it). Progress from demo data is alerted separately, labelled ``[demo]``; a goal
+  counting conversions from two or more systems carries its ``source_warning``.
 """
 
 import json
@@ -67,6 +68,8 @@ def pace_alert(rows: list[dict[str, Any]], margin: float, demo: bool) -> Alert:
         f"Past the halfway point of the goal window with pace below {1 - margin:.0%} of plan "
         "(see analytics.goal_progress; pace = actual / (target × elapsed share of the window))."
     )
+    if any(r.get("source_warning") for r in rows):
+        text += " Some actuals count conversions from two or more systems: see source_warning."
     if demo:
         title = f"[demo] {title} (simulated conversions)"
         text = "Demo conversions (is_demo = true), not real customers. " + text
@@ -85,6 +88,7 @@ def pace_alert(rows: list[dict[str, Any]], margin: float, demo: bool) -> Alert:
                 "forecast": f"{r['forecast']:.0f}" if r["forecast"] is not None else "",
                 "day": f"{r['days_elapsed']} of {r['window_days']}",
                 **({"demo": True} if demo else {}),
+                **({"source_warning": r["source_warning"]} if r.get("source_warning") else {}),
             }
             for r in rows
         ],

@@ -15,12 +15,13 @@ def goal_progress(store: Warehouse, columns: Sequence[str]) -> list[dict[str, An
 
 
 def measured_goal_progress(store: Warehouse) -> list[dict[str, Any]] | None:
-    """Progress of every goal with a metric, with its window and pace, from the analysts' snapshot (None
-    when there is none yet)."""
+    """Progress of every goal with a metric, with its window, pace and ``source_warning``, from the
+    analysts' snapshot (None when there is none yet)."""
     return snapshot_query(
         store,
         "SELECT campaign_id, metric, target, actual, pace, forecast, elapsed_fraction, window_start, window_end, "
-        "days_elapsed, window_days, status, is_demo FROM analytics.goal_progress WHERE metric IS NOT NULL",
+        "days_elapsed, window_days, status, is_demo, source_warning FROM analytics.goal_progress "
+        "WHERE metric IS NOT NULL",
     )
 
 

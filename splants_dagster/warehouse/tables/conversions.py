@@ -8,10 +8,13 @@ the landing URL or session of the visit that converted):
 2. else ``utm_campaign`` is a campaign id → the campaign only, ``attribution = 'campaign'``;
 3. else ``attribution = 'unattributed'``.
 An order imported twice (a newer export of the same shop) counts once: the most recent load of each
-``(source, order_id)`` wins. Columns are only ever added here, never renamed or dropped.
+``(source, order_id)`` wins. The same purchase imported from two systems (a Shopify and a Stripe export)
+is two conversions: a goal counts only its brief's ``conversion_source`` when set, else every source and
+says so in ``source_warning`` when two or more contributed. Columns are only ever added here (``ALTER
+TABLE ... ADD COLUMN IF NOT EXISTS`` for an existing warehouse), never renamed or dropped.
 """
 
-from splants_dagster.conversions.goals import GOAL_METRICS
+from splants_dagster.conversions.goals import GOAL_METRICS, WARNING_ADVICE
 
 ROW_COLUMNS = (
     "conversion_id, order_id, source, source_file, line, occurred_at, conversion_date, conversion_type, "
@@ -49,6 +52,8 @@ DDL = [
         updated_at TIMESTAMPTZ
     )
     """,
+    # the goal's system of record (a preset name) from the brief; NULL: every source counts
+    "ALTER TABLE campaign_goals ADD COLUMN IF NOT EXISTS conversion_source VARCHAR",
 ]
 
 _METRIC_FILTER = {
@@ -66,8 +71,28 @@ _ACTUAL = " ".join(
 )
 
 
+_SOURCES = " ".join(
+    f"WHEN '{m}' THEN list_sort(list(DISTINCT c.source) FILTER (WHERE "
+    f"{f.replace('conversion_type', 'c.conversion_type')}{' AND c.revenue IS NOT NULL' if m == 'revenue' else ''}"
+    " AND c.is_demo = {demo}))"
+    for m, f in _METRIC_FILTER.items()
+)
+
+
 def _actual(demo: str) -> str:
     return f"CASE g.metric {_ACTUAL.format(demo=demo)} END"
+
+
+def _sources(demo: str) -> str:
+    """The sorted distinct sources of the conversions ``_actual`` counts (NULL when none)."""
+    return f"CASE g.metric {_SOURCES.format(demo=demo)} END"
+
+
+# goals.source_warning in SQL: "conversions from a and b are both counted: ..." / "a, b and c are all"
+_WARNING = f"""CASE WHEN conversion_source IS NULL AND len(sources) >= 2 THEN
+    'conversions from ' || array_to_string(sources[1:len(sources) - 1], ', ') || ' and '
+    || sources[len(sources)] || CASE WHEN len(sources) = 2 THEN ' are both' ELSE ' are all' END
+    || ' counted: {WARNING_ADVICE}' END"""
 
 
 VIEWS = {
@@ -132,14 +157,19 @@ VIEWS = {
             SELECT g.campaign_id,
                    {_actual("false")} AS real_actual,
                    {_actual("true")} AS demo_actual,
-                   count(c.conversion_id) FILTER (WHERE NOT c.is_demo) AS real_rows
+                   count(c.conversion_id) FILTER (WHERE NOT c.is_demo) AS real_rows,
+                   {_sources("false")} AS real_sources,
+                   {_sources("true")} AS demo_sources
             FROM g LEFT JOIN main.conversions c
               ON c.campaign_id = g.campaign_id AND c.counted
              AND c.conversion_date >= g.window_start AND c.conversion_date < g.window_end
+             AND (g.conversion_source IS NULL OR c.source = g.conversion_source)
             GROUP BY g.campaign_id, g.metric
         ), p AS (
             SELECT g.*, CASE WHEN a.real_rows = 0 AND a.demo_actual > 0 THEN a.demo_actual
                              ELSE a.real_actual END AS actual,
+                   coalesce(CASE WHEN a.real_rows = 0 AND a.demo_actual > 0 THEN a.demo_sources
+                                 ELSE a.real_sources END, []::VARCHAR[]) AS sources,
                    a.real_rows = 0 AND a.demo_actual > 0 AS demo_actual,
                    greatest(0, least(date_diff('day', g.window_start, g.as_of) + 1, g.window_days)) AS days_elapsed
             FROM g JOIN a USING (campaign_id)
@@ -155,7 +185,9 @@ VIEWS = {
                     WHEN as_of >= window_end THEN 'missed'
                     WHEN actual >= target * days_elapsed / nullif(window_days, 0) THEN 'on pace'
                     ELSE 'behind' END AS status,
-               is_demo OR demo_actual AS is_demo
+               is_demo OR demo_actual AS is_demo,
+               conversion_source, sources,
+               {_WARNING} AS source_warning
         FROM p
     """,
 }
