@@ -30,8 +30,8 @@ from splants_dagster.campaigns.briefs import (
 )
 from splants_dagster.paths import DataPaths
 from splants_dagster.platforms import PieceSpec, plan_suite
-from splants_dagster.publishing import review
-from splants_dagster.publishing.scheduling import SchedulePolicy, Slot, slot_refusal
+from splants_dagster.publishing import planning, review
+from splants_dagster.publishing.scheduling import MANUAL, SchedulePolicy, Slot, slot_refusal
 from splants_dagster.timeutil import as_utc
 from splants_dagster.warehouse.store import Warehouse, dict_rows
 
@@ -112,6 +112,10 @@ SLOTS_SQL = """
     LEFT JOIN publications p ON p.piece_id = s.piece_id AND p.platform = s.platform
     WHERE s.campaign_id = ?
 """
+# other campaigns share the channels: their slots count for spacing and caps, as when the schedule is built
+SHARED_SQL = """
+    SELECT piece_id, platform, publish_at FROM schedule WHERE campaign_id <> ? AND publish_at BETWEEN ? AND ?
+"""
 
 
 def _slots(conn: duckdb.DuckDBPyConnection, campaign_id: str, tz: str) -> list[Slot]:
@@ -140,10 +144,34 @@ def _slots(conn: duckdb.DuckDBPyConnection, campaign_id: str, tz: str) -> list[S
     return slots
 
 
+def _shared(
+    conn: duckdb.DuckDBPyConnection, campaign_id: str, start: dt.date, days: int, tz: str
+) -> list[Slot]:
+    """Other campaigns' slots near this campaign's window, fixed and never a pillar (as ``planning``
+    gives them to the scheduler)."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(tz)
+    first = dt.datetime.combine(start, dt.time(0), tzinfo=dt.UTC) - planning.WINDOW_PAD
+    last = (
+        dt.datetime.combine(start + dt.timedelta(days=days), dt.time(0), tzinfo=dt.UTC) + planning.WINDOW_PAD
+    )
+    out = []
+    for r in dict_rows(conn.execute(SHARED_SQL, [campaign_id, first, last])):
+        when = as_utc(r["publish_at"])
+        if when is not None:
+            out.append(
+                Slot(r["piece_id"], r["platform"], "", when, when.astimezone(zone), "", 0.0, fixed=True)
+            )
+    return out
+
+
 def reschedule(store: Warehouse, piece_id: str, local: dt.datetime, timezone: str) -> str | None:
     """Move a scheduled piece to ``local`` (a naive wall-clock time in the brand's timezone). Refused, with
-    the rule named, when the scheduler's own rules do not allow the slot (``slot_refusal``) or the piece
-    already went out. Returns the refusal, or None when moved."""
+    the rule named, when the scheduler's own rules do not allow the slot (``slot_refusal``, among the
+    campaign's slots and other campaigns' on the same channels) or the piece already went out. The slot is
+    marked ``slot_source = 'manual'``: rebuilding the schedule keeps it while those rules allow it.
+    Returns the refusal, or None when moved."""
     from zoneinfo import ZoneInfo
 
     when = local.replace(tzinfo=ZoneInfo(timezone)).astimezone(dt.UTC)
@@ -165,14 +193,16 @@ def reschedule(store: Warehouse, piece_id: str, local: dt.datetime, timezone: st
         if moving.fixed:
             return f"{piece_id} already went out: it cannot be moved"
         target = Slot(**{**moving.__dict__, "publish_at": when, "local": when.astimezone(ZoneInfo(timezone))})
+        days = int(info["duration_days"])
+        shared = _shared(conn, info["campaign_id"], info["start_date"], days, timezone)
         refusal = slot_refusal(
-            target, slots, info["start_date"], int(info["duration_days"]), timezone, SchedulePolicy()
+            target, [*slots, *shared], info["start_date"], days, timezone, SchedulePolicy()
         )
         if refusal:
             return refusal
         conn.execute(
-            "UPDATE schedule SET publish_at = ?, publish_at_local = ?, slot_source = 'manual' WHERE piece_id = ?",
-            [when, target.local.isoformat(), piece_id],
+            "UPDATE schedule SET publish_at = ?, publish_at_local = ?, slot_source = ? WHERE piece_id = ?",
+            [when, target.local.isoformat(), MANUAL, piece_id],
         )
         conn.execute(
             "UPDATE publications SET publish_at = ? WHERE piece_id = ? AND status NOT IN ('published', 'in_flight')",

@@ -1,21 +1,24 @@
 """What ``publishing_schedule`` reads and writes around the scheduler (``scheduling.py``): a campaign's
 publishable pieces, the slots already fixed (a piece sent, in flight or waiting for review keeps its
-time; other campaigns' slots share the channels, so they count for spacing and caps), the engagement
-history and the predictor's slot preferences; then the schedule rows and their pending publications.
+time; other campaigns' slots share the channels, so they count for spacing and caps), the slots a person
+chose in the desk (``slot_source = 'manual'``, kept while the rules allow them), the engagement history
+and the predictor's slot preferences; then the schedule rows and their pending publications.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import duckdb
 
 from splants_dagster.campaigns.briefs import CampaignBrief
 from splants_dagster.publishing import state
-from splants_dagster.publishing.scheduling import ScheduleItem, Slot
+from splants_dagster.publishing.scheduling import MANUAL, ScheduleItem, ScheduleResult, Slot
 from splants_dagster.warehouse.store import Warehouse, replace_rows
 
 # one row per post; simulated (is_demo) history is used only while the account has no real history
@@ -55,6 +58,8 @@ class ScheduleInputs:
     designs: dict[str, str] = field(default_factory=dict)
     # variants not scheduled as publications of their own (see :func:`ab_plan`)
     alternates: list[dict[str, Any]] = field(default_factory=list)
+    # manual slots of pieces that are no longer scheduled (``piece``, ``platform``, ``manual_at``, ``why``)
+    manual_dropped: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def own(self) -> set[str]:
@@ -118,6 +123,77 @@ def load_inputs(store: Warehouse, campaign_id: str, brief: CampaignBrief) -> Sch
         designs,
         [a for a in alternates if a["piece_id"] not in started_ids],
     )
+
+
+def with_manual(inputs: ScheduleInputs, manual: Mapping[str, tuple[str, dt.datetime]]) -> ScheduleInputs:
+    """``inputs`` with the slots a person chose (``{piece_id: (platform, publish_at)}``, the campaign's
+    ``manual`` schedule rows): each piece still to place keeps its slot as ``manual_at`` (the scheduler
+    checks it against the rules); a piece already out keeps its time anyway. A manual slot of a piece no
+    longer scheduled (not publishable any more, or now an A/B alternate) is listed in ``manual_dropped``."""
+    own = inputs.own
+    items = []
+    placing: set[str] = set()
+    for item in inputs.items:
+        found = manual.get(item.piece_id)
+        if item.piece_id in own and item.fixed_at is None and found and found[0] == item.platform:
+            item = dataclasses.replace(item, manual_at=found[1])
+            placing.add(item.piece_id)
+        items.append(item)
+    out = {i.piece_id for i in inputs.items if i.fixed_at is not None}
+    alternates = {a["piece_id"]: a["kept_as"] for a in inputs.alternates}
+    dropped = [
+        {
+            "piece": pid,
+            "platform": platform,
+            "manual_at": at,
+            "why": f"it is now an A/B {alternates[pid]}"
+            if pid in alternates
+            else "it is no longer publishable (QA or a person rejected it, or it is gone)",
+        }
+        for pid, (platform, at) in sorted(manual.items())
+        if pid not in placing and pid not in out
+    ]
+    return dataclasses.replace(inputs, items=items, manual_dropped=dropped)
+
+
+def manual_outcomes(
+    result: ScheduleResult, inputs: ScheduleInputs, timezone: str
+) -> tuple[int, list[dict[str, Any]]]:
+    """How many manual slots the schedule kept, and one row per manual slot it did not keep: ``piece``,
+    ``manual_slot`` (brand clock), ``rule`` (why not) and ``now`` (its new slot, or why it has none)."""
+    zone = ZoneInfo(timezone)
+    own = inputs.own
+    slots = {s.piece_id: s for s in result.slots}
+    unscheduled = {i.piece_id: why for i, why in result.unscheduled}
+    kept = sum(1 for s in result.slots if s.piece_id in own and s.slot_source == MANUAL and not s.fixed)
+
+    def local(at: Any) -> str:
+        return f"{at.astimezone(zone):%Y-%m-%d %H:%M}"
+
+    rows = []
+    for item, why in result.manual_replaced:
+        new = slots.get(item.piece_id)
+        now = local(new.publish_at) if new else f"unscheduled: {unscheduled.get(item.piece_id, '')}"
+        rows.append({"piece": item.piece_id, "manual_slot": local(item.manual_at), "rule": why, "now": now})
+    for d in inputs.manual_dropped:
+        rows.append(
+            {
+                "piece": d["piece"],
+                "manual_slot": local(d["manual_at"]),
+                "rule": d["why"],
+                "now": "not scheduled",
+            }
+        )
+    return kept, rows
+
+
+def manual_warnings(rows: Iterable[Mapping[str, Any]]) -> list[str]:
+    """One log line per manual slot not kept, naming the piece, the old slot, the rule and the new slot."""
+    return [
+        f"manual slot not kept: {r['piece']} was moved by a person to {r['manual_slot']}, but {r['rule']};"
+        f" now {r['now']}"
+        for r in rows
+    ]
 
 
 def ab_plan(

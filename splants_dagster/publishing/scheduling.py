@@ -12,8 +12,11 @@ Slots come from two sources:
   of its cells are used. A small share of pieces (``exploration``) is deliberately put into thin cells so
   the schedule keeps learning instead of locking in on the first good hour.
 
-Placement is greedy and deterministic (a seeded RNG drives exploration): the pillar first, then each
-platform's pieces spread evenly over the campaign window, each at the best feasible slot on its target day
+Placement is greedy and deterministic (a seeded RNG drives exploration). Pieces already out keep their
+time; a slot a person chose (``manual_at``, the desk's reschedule) is kept when :func:`slot_refusal` still
+allows it among those, else the piece is placed again and the reason kept (``manual_replaced``). Then the
+pillar (before the earliest kept manual slot when it can be), then each platform's pieces spread evenly over
+the campaign window, each at the best feasible slot on its target day
 or the nearest day that has one, subject to per-platform spacing (no two posts on one channel within
 ``min_gap_hours``) and a daily cap. All local times are built with ``zoneinfo``: hours that do not exist on
 a DST change day are skipped, repeated hours take their first occurrence, and spacing is measured in real
@@ -40,6 +43,7 @@ from splants_dagster.platforms import PLATFORMS
 from splants_dagster.timeutil import as_utc
 
 UTC = dt.UTC
+MANUAL = "manual"  # ``slot_source`` of a slot a person chose
 
 # The original SPLANTS defaults (UTC hours); blog and email were not in the original table, so they get
 # the common "morning read" and "after lunch" slots.
@@ -103,7 +107,8 @@ class SchedulePolicy:
 @dataclass(frozen=True)
 class ScheduleItem:
     """A piece to place. ``fixed_at`` keeps a piece that already went out (or is going out) where it is;
-    it still counts for spacing, caps and the pillar-first rule."""
+    it still counts for spacing, caps and the pillar-first rule. ``manual_at`` is a slot a person chose:
+    kept (``slot_source`` ``manual``) while the rules allow it, the others placed around it."""
 
     piece_id: str
     platform: str
@@ -112,6 +117,7 @@ class ScheduleItem:
     variant_of: str | None = None
     fixed_at: dt.datetime | None = None
     fixed_source: str | None = None
+    manual_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -121,7 +127,7 @@ class Slot:
     content_type: str
     publish_at: dt.datetime  # aware, UTC
     local: dt.datetime  # aware, brand timezone
-    slot_source: str  # learned | prior
+    slot_source: str  # learned | prior | manual
     slot_score: float
     exploration: bool = False
     is_pillar: bool = False
@@ -181,6 +187,8 @@ class ScheduleResult:
     grids: dict[str, PlatformGrid]
     notes: list[str]
     history_posts: int
+    # pieces whose manual slot the rules no longer allow (placed again, or unscheduled), and why
+    manual_replaced: list[tuple[ScheduleItem, str]] = field(default_factory=list)
 
     @property
     def prior_only(self) -> bool:
@@ -316,6 +324,10 @@ def _candidates(
     return out
 
 
+def _main_pillar(item: ScheduleItem) -> bool:
+    return item.is_pillar and item.variant_of is None
+
+
 def _order_key(item: ScheduleItem) -> tuple:
     platform_rank = PLATFORMS.index(item.platform) if item.platform in PLATFORMS else len(PLATFORMS)
     return (platform_rank, item.variant_of or item.piece_id, item.variant_of is not None, item.piece_id)
@@ -432,30 +444,68 @@ def build_schedule(
             )
         )
 
+    def reindex() -> None:
+        """``placed``, ``per_day`` and ``family_days`` again from ``slots`` (after a slot is taken out)."""
+        placed.clear()
+        per_day.clear()
+        family_days.clear()
+        for s in slots:
+            placed[s.platform].append(s.publish_at)
+            per_day[(s.platform, s.local.date())] += 1
+            family_days[(s.platform, s.variant_of or s.piece_id)].add(s.local.date())
+
     for item in items:
         if item.fixed_at is not None:
             register(
                 item, _instant(item.fixed_at).astimezone(tz), item.fixed_source or "prior", 0.0, False, True
             )
 
-    movable = [i for i in items if i.fixed_at is None]
-    pillars = sorted((i for i in movable if i.is_pillar and i.variant_of is None), key=lambda i: i.piece_id)
-    others = sorted((i for i in movable if not (i.is_pillar and i.variant_of is None)), key=_order_key)
-    ordered = pillars + others
+    # a person's slots, the pillar's first, then in time order: each kept while the rules allow it among
+    # what is already placed (the same check the desk makes), else placed again below with the reason kept
+    manual = {i.piece_id: i for i in items if i.fixed_at is None and i.manual_at is not None}
+    replaced: list[tuple[ScheduleItem, str]] = []
+    for item in sorted(
+        manual.values(), key=lambda i: (not _main_pillar(i), _instant(i.manual_at), i.piece_id)
+    ):
+        when = _instant(item.manual_at)
+        slot = Slot(
+            item.piece_id,
+            item.platform,
+            item.content_type,
+            when,
+            when.astimezone(tz),
+            MANUAL,
+            0.0,
+            is_pillar=item.is_pillar,
+            variant_of=item.variant_of,
+        )
+        why = slot_refusal(slot, slots, start_date, duration_days, timezone, policy)
+        if why:
+            replaced.append((item, why))
+        else:
+            register(item, slot.local, MANUAL, 0.0, False, False)
+    kept = {s.piece_id for s in slots if s.slot_source == MANUAL and s.piece_id in manual}
 
-    by_platform: dict[str, list[ScheduleItem]] = defaultdict(list)
-    for item in ordered:
-        by_platform[item.platform].append(item)
-    target_day: dict[str, int] = {}
-    for group in by_platform.values():
-        for j, item in enumerate(group):
-            target_day[item.piece_id] = min(duration_days - 1, (j * duration_days) // len(group))
+    movable = [i for i in items if i.fixed_at is None and i.piece_id not in kept]
+    pillars = sorted((i for i in movable if _main_pillar(i)), key=lambda i: i.piece_id)
 
-    def feasible(item: ScheduleItem, cand: _Candidate) -> bool:
+    def spread(others: list[ScheduleItem]) -> dict[str, int]:
+        by_platform: dict[str, list[ScheduleItem]] = defaultdict(list)
+        for item in pillars + others:
+            by_platform[item.platform].append(item)
+        return {
+            item.piece_id: min(duration_days - 1, (j * duration_days) // len(group))
+            for group in by_platform.values()
+            for j, item in enumerate(group)
+        }
+
+    def feasible(item: ScheduleItem, cand: _Candidate, before: dt.datetime | None = None) -> bool:
         utc = cand.utc
         if not (window_start <= utc < window_end):
             return False
-        is_main_pillar = item.is_pillar and item.variant_of is None
+        if before is not None and utc + dt.timedelta(hours=policy.pillar_lead_hours) > before:
+            return False
+        is_main_pillar = _main_pillar(item)
         if (
             not is_main_pillar
             and pillar_at is not None
@@ -470,14 +520,15 @@ def build_schedule(
             return False
         return per_day[(item.platform, cand.local.date())] < rule.daily_cap
 
-    for item in ordered:
+    def place(item: ScheduleItem, target: int, before: dt.datetime | None = None) -> bool:
+        """Put ``item`` at its best feasible slot nearest its target day (all before ``before``, when
+        given); False when there is none."""
         grid = grids.get(item.platform)
         grid = grid if grid and grid.learned else None
         rng = _rng(seed, item.piece_id)
-        is_main_pillar = item.is_pillar and item.variant_of is None
-        explore = bool(grid) and not is_main_pillar and rng.random() < policy.exploration
-        target = target_day[item.piece_id]
+        explore = bool(grid) and not _main_pillar(item) and rng.random() < policy.exploration
         day_order = sorted(range(duration_days), key=functools.partial(_day_rank, target))
+        ok = functools.partial(feasible, item, before=before)
         chosen: tuple[_Candidate, bool] | None = None
         tie_break = False
         # pass 1: good slots only (prior slots, learned cells scoring above the account's average);
@@ -492,27 +543,57 @@ def build_schedule(
                         if not c.learned and c.local.hour in policy.allowed_hours and not c.prior
                     ]
                     rng.shuffle(thin)
-                    pick = next((c for c in thin if feasible(item, c)), None)
+                    pick = next((c for c in thin if ok(c)), None)
                     if pick is not None:
                         chosen = (pick, True)
                         break
                 pool = [c for c in cands if c.score > 0] if good_only else cands
-                pick, tie_break = _pick(
-                    pool, functools.partial(feasible, item), preferences.get(item.piece_id), policy
-                )
+                pick, tie_break = _pick(pool, ok, preferences.get(item.piece_id), policy)
                 if pick is not None:
                     chosen = (pick, False)
                     break
             if chosen:
                 break
         if chosen is None:
-            unscheduled.append(
-                (item, f"no {item.platform} slot left in the window (spacing/cap/pillar-first rules)")
-            )
-            continue
+            return False
         cand, explored = chosen
         source = "learned" if (cand.learned or explored) else "prior"
         register(item, cand.local, source, cand.score, explored, False, tie_break)
+        return True
+
+    def unplaced(item: ScheduleItem) -> None:
+        unscheduled.append(
+            (item, f"no {item.platform} slot left in the window (spacing/cap/pillar-first rules)")
+        )
+
+    rest = [i for i in movable if not _main_pillar(i)]
+    targets = spread(sorted(rest, key=_order_key))
+    for item in pillars:
+        # the pillar goes before every kept manual slot when it can; else those slots give way to it
+        first_manual = min(
+            (s.publish_at for s in slots if s.piece_id in kept and not s.is_pillar), default=None
+        )
+        before = first_manual if pillar_at is None else None
+        target = targets[item.piece_id]
+        if not (place(item, target, before) or (before is not None and place(item, target))):
+            unplaced(item)
+    if pillar_at is not None:
+        early = {
+            s.piece_id for s in slots if s.piece_id in kept and not s.is_pillar and s.publish_at < pillar_at
+        }
+        for pid in sorted(early):
+            kept.discard(pid)
+            replaced.append((manual[pid], f"pillar first: {pid} would go out before the pillar post"))
+            rest.append(manual[pid])
+        if early:
+            slots[:] = [s for s in slots if s.fixed or s.piece_id not in early]
+            reindex()
+
+    others = sorted(rest, key=_order_key)
+    targets = spread(others)
+    for item in others:
+        if not place(item, targets[item.piece_id]):
+            unplaced(item)
 
     notes = []
     if len(history) < len(given):
@@ -526,7 +607,7 @@ def build_schedule(
         grid = grids.get(platform)
         notes.append(f"{platform}: {grid.note}" if grid else f"{platform}: no history: prior only")
     slots.sort(key=lambda s: (s.publish_at, s.piece_id))
-    return ScheduleResult(slots, unscheduled, grids, notes, len(history))
+    return ScheduleResult(slots, unscheduled, grids, notes, len(history), replaced)
 
 
 def rule_violations(slots: Sequence[Slot], policy: SchedulePolicy | None = None) -> list[dict[str, str]]:
@@ -575,14 +656,15 @@ def rule_violations(slots: Sequence[Slot], policy: SchedulePolicy | None = None)
 
 
 def calendar_markdown(slots: Sequence[Slot], limit_days: int = 60) -> str:
-    """A day × platform table of local times (L = learned, P = prior, E = exploration, * = already out)."""
+    """A day × platform table of local times (L = learned, P = prior, E = exploration, M = moved by a
+    person, * = already out)."""
     if not slots:
         return "_(nothing scheduled)_"
     platforms = [p for p in PLATFORMS if any(s.platform == p for s in slots)]
     platforms += sorted({s.platform for s in slots} - set(platforms))
     by_day: dict[dt.date, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     for slot in sorted(slots, key=lambda s: s.publish_at):
-        mark = "E" if slot.exploration else ("L" if slot.slot_source == "learned" else "P")
+        mark = "E" if slot.exploration else {"learned": "L", MANUAL: "M"}.get(slot.slot_source, "P")
         label = (
             f"{slot.local:%H:%M} {slot.content_type or ''}".strip() + f" ({mark}{'*' if slot.fixed else ''})"
         )
@@ -593,7 +675,7 @@ def calendar_markdown(slots: Sequence[Slot], limit_days: int = 60) -> str:
         lines.append(f"| {day:%a %d %b} | " + " | ".join(cells) + " |")
     tz_name = slots[0].local.tzname() or ""
     lines.append(
-        f"\n_local times ({tz_name} at the first slot); L learned, P prior, E exploration, * already out_"
+        f"\n_local times ({tz_name} at the first slot); L learned, P prior, E exploration, M moved by a person, * already out_"
     )
     return "\n".join(lines)
 

@@ -56,7 +56,8 @@ def publishing_schedule(
     """A publish time for every approved piece inside the campaign window, in the brand's timezone (A/B
     variants: inside their email's platform split, as alternates, or in turn with ``sequential_test``): best slots learned from the account's engagement history where there is enough,
     the SPLANTS prior otherwise; spacing and daily caps per channel (across campaigns); pillar first.
-    Pieces already sent keep their time."""
+    Pieces already sent keep their time; a slot a person chose in the desk (``slot_source`` ``manual``)
+    is kept while those rules allow it, else the piece is placed again and the asset says why."""
     campaign_id = context.partition_key
     store = warehouse.store()
     brief = stored_brief(store, campaign_id)
@@ -66,28 +67,33 @@ def publishing_schedule(
         raise dg.Failure(f"campaign {campaign_id!r} has no QA decisions yet: materialize qa_report first")
     inputs = planning.load_inputs(store, campaign_id, brief)
     policy = SchedulePolicy()
-    result = build_schedule(
-        inputs.items,
-        brief.start_date,
-        brief.duration_days,
-        brand.timezone,
-        inputs.history,
-        policy,
-        seed=campaign_id,
-        preferences=inputs.preferences,
-        demo_campaign=brief.demo,
-    )
-    own = inputs.own
-    slots = [s for s in result.slots if s.piece_id in own]
     now = dt.datetime.now(dt.UTC)
-    rows = planning.schedule_rows(slots, campaign_id, now, inputs.designs)
     with store.write() as conn:
+        # a person's slots are read under the write lock: a desk move made while this run planned is kept
+        inputs = planning.with_manual(inputs, publishing_queries.manual_slots(conn, campaign_id))
+        result = build_schedule(
+            inputs.items,
+            brief.start_date,
+            brief.duration_days,
+            brand.timezone,
+            inputs.history,
+            policy,
+            seed=campaign_id,
+            preferences=inputs.preferences,
+            demo_campaign=brief.demo,
+        )
+        own = inputs.own
+        slots = [s for s in result.slots if s.piece_id in own]
+        rows = planning.schedule_rows(slots, campaign_id, now, inputs.designs)
         added = planning.write_schedule(conn, campaign_id, rows, now)
         set_status(conn, campaign_id, "scheduled")
 
     unscheduled = [
         {"piece": i.piece_id, "problem": why} for i, why in result.unscheduled if i.piece_id in own
     ]
+    manual = planning.manual_outcomes(result, inputs, brand.timezone)
+    for warning in planning.manual_warnings(manual[1]):
+        context.log.warning(warning)
     history_note = planning.history_note(inputs.history)
     context.log.info(schedule_summary(campaign_id, slots, rows, len(unscheduled), history_note))
     return dg.MaterializeResult(
@@ -101,6 +107,7 @@ def publishing_schedule(
             history_note=history_note,
             brief=brief,
             timezone=brand.timezone,
+            manual=manual,
         ),
         check_results=schedule_check_results(unscheduled, rule_violations(result.slots, policy)),
     )

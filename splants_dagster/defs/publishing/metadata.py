@@ -25,7 +25,8 @@ def schedule_summary(
     """One log line: slots learned and prior, pieces left unscheduled, the history the slots learned from."""
     sources = Counter(s.slot_source for s in slots)
     return (
-        f"{len(rows)} slots for {campaign_id} ({sources.get('learned', 0)} learned, {sources.get('prior', 0)} prior);"
+        f"{len(rows)} slots for {campaign_id} ({sources.get('learned', 0)} learned, {sources.get('prior', 0)} prior,"
+        f" {sources.get('manual', 0)} manual);"
         f" {unscheduled} unscheduled; {history_note}"
     )
 
@@ -41,9 +42,13 @@ def schedule_metadata(
     history_note: str,
     brief: CampaignBrief,
     timezone: str,
+    manual: tuple[int, list[dict[str, Any]]] = (0, []),
 ) -> dict[str, Any]:
     """The materialization metadata of the campaign's schedule: slot counts by source, the history and what
-    was learned from it, A/B designs and alternates, the window and a calendar of the campaign's slots."""
+    was learned from it, A/B designs and alternates, the slots a person chose that were kept and those that
+    were not (``manual``: :func:`planning.manual_outcomes`), the window and a calendar of the campaign's
+    slots."""
+    kept, not_kept = manual
     sources = Counter(s.slot_source for s in slots)
     return {
         "scheduled": dg.MetadataValue.int(len(rows)),
@@ -65,6 +70,11 @@ def schedule_metadata(
         "alternates": dg.MetadataValue.int(len(inputs.alternates)),
         "alternates_list": dg.MetadataValue.md(
             md_table(inputs.alternates, ["piece_id", "platform", "variant_of", "kept_as"])
+        ),
+        "manual_slots_kept": dg.MetadataValue.int(kept),
+        "manual_slots_not_kept": dg.MetadataValue.int(len(not_kept)),
+        "manual_slots_not_kept_list": dg.MetadataValue.md(
+            md_table(not_kept, ["piece", "manual_slot", "rule", "now"])
         ),
         "timezone": timezone,
         "window": f"{brief.start_date} to {brief.end_date} (exclusive), {timezone}",

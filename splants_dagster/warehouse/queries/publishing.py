@@ -1,4 +1,5 @@
-"""Publishing reads: publications that need a person, totals by status, review decisions, the next slot."""
+"""Publishing reads: publications that need a person, totals by status, review decisions, the next slot,
+the slots a person chose."""
 
 from __future__ import annotations
 
@@ -39,3 +40,15 @@ def next_unpublished_slot(conn: duckdb.DuckDBPyConnection, now: dt.datetime) -> 
         "WHERE s.publish_at > ? AND coalesce(p.status, 'pending') <> 'published'",
         [now],
     )
+
+
+def manual_slots(conn: duckdb.DuckDBPyConnection, campaign_id: str) -> dict[str, tuple[str, dt.datetime]]:
+    """``{piece_id: (platform, publish_at)}`` of the campaign's slots a person chose (the desk's reschedule
+    writes ``slot_source = 'manual'``). Read in the write session that rebuilds the schedule, so a move made
+    while the rebuild was planning is not lost."""
+    rows = conn.execute(
+        "SELECT piece_id, platform, publish_at FROM schedule"
+        " WHERE campaign_id = ? AND slot_source = 'manual' AND publish_at IS NOT NULL",
+        [campaign_id],
+    ).fetchall()
+    return {piece_id: (platform, at) for piece_id, platform, at in rows}
