@@ -57,6 +57,12 @@ def evaluate_command(
         None, help='drop rows matching this pandas query, e.g. "`Impressions` < `Reach`"'
     ),
     log_offset: str = typer.Option("auto", help="c in log(y + c): 'auto' (1 for counts) or a number"),
+    time_format: str = typer.Option(
+        "auto",
+        help="strftime format of --time-column's dates (e.g. '%d/%m/%Y %H:%M'); 'auto': one format "
+        "inferred for the whole column, so day-first and month-first dates are never mixed; 'mixed': each "
+        "value parsed on its own",
+    ),
     details: bool = typer.Option(False, "--details", help="add a 'details' key: CV table, extra metrics"),
     model_name: str | None = typer.Option(
         None,
@@ -67,6 +73,7 @@ def evaluate_command(
     """Train and evaluate on a history CSV with a time-ordered split; print the figures as JSON."""
     import pandas as pd
 
+    from splants_dagster.engagement.files import detect_encoding
     from splants_dagster.ml.evaluate import evaluate
     from splants_dagster.ml.features import FeatureSpec, LeakageError
     from splants_dagster.ml.training import prepare_history
@@ -75,7 +82,11 @@ def evaluate_command(
         spec = FeatureSpec(categorical=_columns(categorical), numeric=_columns(numeric), text=text_column)
         if not spec.columns:
             raise ValueError("give at least one input: --categorical, --numeric or --text-column")
-        df = pd.read_csv(history, sep=sep)
+        encoding = detect_encoding(history)  # UTF-8 (BOM or not), UTF-16, else cp1252 with a note
+        try:
+            df = pd.read_csv(history, sep=sep, encoding=encoding.name, encoding_errors=encoding.errors)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeError) as exc:
+            raise ValueError(f"{history}: cannot be read as a CSV with separator {sep!r}: {exc}") from None
         ts = prepare_history(
             df,
             target=target,
@@ -88,7 +99,10 @@ def evaluate_command(
             offset=log_offset if log_offset == "auto" else float(log_offset),
             exclude_where=exclude_where,
             test_fraction=test_fraction,
+            time_format=None if time_format == "mixed" else time_format,
         )
+        if encoding.note:
+            ts.notes["encoding"] = encoding.note
         deployed = registry = None
         if model_name:
             from splants_dagster.ml.registry import ModelRegistry

@@ -16,6 +16,8 @@ Baselines:
 from __future__ import annotations
 
 import math
+import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,12 +45,76 @@ HEADLINE_METRICS = ("mae", "mape", "spearman", "r2")
 # --- ordering and the split -------------------------------------------------------------------------
 
 
-def order_rows(df: pd.DataFrame, time_column: str, newest_first: bool = False) -> tuple[pd.DataFrame, int]:
+_ISO_DATE = re.compile(r"^\s*\d{4}-\d{1,2}-\d{1,2}")
+
+
+@dataclass(frozen=True)
+class TimeFormat:
+    """How a time column's text was read: ``format`` (strftime, or None = per value: ISO 8601 and other
+    unambiguous forms) and ``why`` (a sentence for the notes)."""
+
+    format: str | None
+    why: str
+
+
+def infer_time_format(raw: pd.Series) -> TimeFormat:
+    """One date format for a whole time column, so that ``01/02/2024`` means the same thing on every row.
+
+    Parsing each value on its own (pandas' ``format="mixed"``) reads ``01/02/2024`` month first but
+    ``13/02/2024`` day first, which silently misorders a day-first export and lets later posts into the
+    training rows. Candidate formats are pandas' own guesses (``guess_datetime_format``, month first and
+    day first) from a sample of values; the one that parses every value wins. When both do (no day above
+    12 in the file), the one whose times agree better with the file's row order (|Spearman ρ| with the
+    row number; exports are in time order, oldest or newest first) wins. ISO dates (``2024-02-01``), numbers
+    and columns no single format reads are left to per-value parsing (``format=None``).
+    """
+    from pandas.tseries.api import guess_datetime_format  # pandas' own format guesser, not a hand-written one
+
+    text = raw.dropna().astype(str).str.strip()
+    text = text[text != ""]
+    if text.empty or text.map(lambda v: bool(_ISO_DATE.match(v))).all():
+        return TimeFormat(None, "ISO 8601 dates")
+    sample = text.iloc[:: max(1, len(text) // 200)].head(200)
+    guesses: list[str] = []
+    for dayfirst in (False, True):
+        for value in sample.head(50):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                guess = guess_datetime_format(value, dayfirst=dayfirst)
+            if guess and guess not in guesses:
+                guesses.append(guess)
+    position = pd.Series(np.arange(len(raw)), index=raw.index).loc[text.index]
+    scored = []
+    for rank, fmt in enumerate(guesses):
+        parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=True)
+        ok = parsed.notna()
+        if not ok.all():
+            continue
+        seconds = (parsed - pd.Timestamp(0, tz="UTC")).dt.total_seconds()
+        order = spearman(position.to_numpy(), seconds.to_numpy())
+        scored.append((abs(order) if order is not None else 0.0, -rank, fmt))
+    if not scored:
+        return TimeFormat(None, "no single format reads every value: each value parsed on its own")
+    scored.sort(reverse=True)
+    agreement, _, best = scored[0]
+    if len(scored) == 1:
+        return TimeFormat(best, f"{best}: the only format that reads every value")
+    others = ", ".join(f"{fmt} (|ρ| {a:.2f})" for a, _, fmt in scored[1:])
+    return TimeFormat(
+        best,
+        f"{best}: reads every value, as do {others}; its times follow the file's row order best (|ρ| {agreement:.2f})",
+    )
+
+
+def order_rows(
+    df: pd.DataFrame, time_column: str, newest_first: bool = False, time_format: str | None = None
+) -> tuple[pd.DataFrame, int]:
     """``df`` sorted oldest first with ``_time`` and ``_row`` (1-based position in the source) added, and
     the number of rows dropped because their time is empty or unparseable.
 
     ``time_column="@row"`` orders by position in the file: the first row is the oldest, or the newest with
-    ``newest_first``. A real time column is parsed as numbers when numeric, else as dates; ties keep file
+    ``newest_first``. A real time column is parsed as numbers when numeric, else as dates with
+    ``time_format`` (strftime; None = each value on its own, see :func:`infer_time_format`); ties keep file
     order.
     """
     out = df.reset_index(drop=True).copy()
@@ -64,7 +130,7 @@ def order_rows(df: pd.DataFrame, time_column: str, newest_first: bool = False) -
     if numeric.notna().sum() == raw.notna().sum() and raw.notna().any():
         out[TIME] = numeric
     else:
-        out[TIME] = pd.to_datetime(raw, utc=True, errors="coerce", format="mixed")
+        out[TIME] = pd.to_datetime(raw, utc=True, errors="coerce", format=time_format or "mixed")
     bad = int(out[TIME].isna().sum())
     out = out[out[TIME].notna()].sort_values(TIME, kind="mergesort")
     return out.reset_index(drop=True), bad

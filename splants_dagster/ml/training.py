@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from splants_dagster.ml.evaluate import Evaluation, evaluate, order_rows, time_split
+from splants_dagster.ml.evaluate import Evaluation, evaluate, infer_time_format, order_rows, time_split
 from splants_dagster.ml.features import (
     ACTUAL,
     BASELINE,
@@ -53,6 +53,7 @@ def prepare_history(
     offset: float | str = "auto",
     exclude_where: str | None = None,
     test_fraction: float = 0.2,
+    time_format: str | None = "auto",
 ) -> TrainingSet:
     """A history table → a :class:`TrainingSet` ordered oldest first, split oldest/newest.
 
@@ -61,6 +62,9 @@ def prepare_history(
     rows with an empty or non-numeric target are removed (the target cannot be imputed); empty feature
     cells stay (a ``(missing)`` category, or median imputation with a missing-value indicator). A negative
     target is an error. ``window="auto"`` picks the trailing window on the training rows only.
+    ``time_format``: strftime format of a date time column; ``"auto"`` infers one format for the whole
+    column (:func:`~splants_dagster.ml.evaluate.infer_time_format`, said in ``notes["time_format"]``), so
+    day-first and month-first dates are never mixed; None parses each value on its own.
     """
     check_pre_publication([*spec.columns, *([group] if group else [])], target)
     needed = [c for c in [target, *spec.columns, group] if c and c not in df.columns]
@@ -72,7 +76,25 @@ def prepare_history(
     empty = {c: int(df[c].isna().sum()) for c in [*spec.columns, target] if df[c].isna().any()}
     if empty:
         notes["empty_cells"] = empty
-    ordered, bad_time = order_rows(df, time_column, newest_first)
+    fmt: str | None = None
+    raw_time = df[time_column] if time_column != "@row" else None
+    if (
+        raw_time is not None
+        and pd.to_numeric(raw_time, errors="coerce").notna().sum() < raw_time.notna().sum()
+    ):
+        if time_format == "auto":
+            inferred = infer_time_format(raw_time)
+            fmt, notes["time_format"] = inferred.format, inferred.why
+        elif time_format:
+            fmt, notes["time_format"] = time_format, f"{time_format}: given"
+    ordered, bad_time = order_rows(df, time_column, newest_first, fmt)
+    if raw_time is not None and len(df) and bad_time == len(df):
+        example = raw_time.dropna().astype(str).head(1).tolist()
+        how = f"the format {fmt!r}" if fmt else "any date format"
+        raise ValueError(
+            f"time column {time_column!r}: no value could be read as a time with {how}"
+            + (f" (first value: {example[0]!r})" if example else " (the column is empty)")
+        )
     dropped: dict[str, int] = {}
     if bad_time:
         dropped["time empty or unparseable"] = bad_time

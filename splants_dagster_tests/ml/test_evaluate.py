@@ -127,3 +127,36 @@ def test_evaluation_summary_shape_and_baselines():
     assert np.allclose(ev.predictions["global_median"], median)
     assert list(ev.predictions.columns[:4]) == ["time", "row", "actual", "predicted"]
     assert ev.predictions["time"].min() > ts.frame["_time"].iloc[159]
+
+
+def _dates(days, fmt):
+    return [d.strftime(fmt) for d in days]
+
+
+def test_one_date_format_for_the_whole_column():
+    from splants_dagster.ml.evaluate import infer_time_format
+
+    days = pd.date_range("2024-01-01 09:00", periods=60, freq="D")
+    # a day above 12 somewhere: only the day-first reading parses every value
+    assert infer_time_format(pd.Series(_dates(days, "%d/%m/%Y %H:%M"))).format == "%d/%m/%Y %H:%M"
+    assert infer_time_format(pd.Series(_dates(days, "%m/%d/%Y"))).format == "%m/%d/%Y"
+    # no day above 12 (the 1st–12th of each month): both readings parse; the file's order decides
+    early = [d for d in pd.date_range("2024-01-01", "2024-12-31", freq="D") if d.day <= 12]
+    dayfirst = infer_time_format(pd.Series(_dates(early, "%d.%m.%Y")[::-1]))  # newest first
+    assert dayfirst.format == "%d.%m.%Y" and "row order" in dayfirst.why
+    assert infer_time_format(pd.Series(_dates(early, "%m.%d.%Y"))).format == "%m.%d.%Y"
+    assert infer_time_format(pd.Series(["2024-02-01", "2024-02-13", None])).format is None  # ISO
+
+
+def test_day_first_dates_never_let_a_later_post_into_training():
+    days = pd.date_range("2024-01-01 10:00", periods=200, freq="D")
+    df = synthetic.history(200, seed=1).assign(published=_dates(days, "%d/%m/%Y %H:%M"), true_time=days)
+    spec = FeatureSpec(categorical=("type",))
+    ts = prepare_history(
+        df.sample(frac=1, random_state=0), target="consumers", spec=spec, time_column="published"
+    )
+    order = pd.to_datetime(ts.frame["_time"]).dt.tz_localize(None)
+    assert order.is_monotonic_increasing and order.iloc[0] == days[0] and order.iloc[-1] == days[-1]
+    assert ts.notes["time_format"].startswith("%d/%m/%Y %H:%M")
+    with pytest.raises(ValueError, match="no value could be read as a time with the format '%Y/%m/%d'"):
+        prepare_history(df, target="consumers", spec=spec, time_column="published", time_format="%Y/%m/%d")

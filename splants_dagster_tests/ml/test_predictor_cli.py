@@ -114,3 +114,26 @@ def test_registry_option_and_details(tmp_path, data_dir):
     assert card["gate"]["reason"] == result["registry"]["reason"]
     expected_active = "v0002" if result["registry"]["activated"] else "v0001"
     assert registry.active_version() == expected_active == result["registry"]["active_version"]
+
+
+def test_a_windows_export_with_day_first_dates(tmp_path):
+    history = tmp_path / "page-export.csv"
+    df = synthetic.history(150, seed=2, with_text=True)
+    df["published"] = pd.to_datetime(df["published"]).dt.strftime("%d/%m/%Y %H:%M")
+    df["text"] = df["text"] + " — café crème"
+    df.iloc[::-1].to_csv(history, index=False, encoding="cp1252")
+    args = ["--history", str(history), "--time-column", "published", "--target", "consumers"]
+    run = splants(*args, "--text-column", "text", "--categorical", "type", "--details")
+    assert run.returncode == 0, run.stderr
+    notes = json.loads(run.stdout)["details"]["notes"]
+    assert notes["encoding"].startswith("not valid UTF-8") and "Windows-1252" in notes["encoding"]
+    assert notes["time_format"].startswith("%d/%m/%Y %H:%M")
+
+    wrong = splants(*args, "--categorical", "type", "--time-format", "%Y-%m-%d")
+    assert wrong.returncode == 2 and "Traceback" not in wrong.stderr
+    assert "'published'" in wrong.stderr and "%Y-%m-%d" in wrong.stderr
+
+    broken = tmp_path / "broken.csv"
+    broken.write_text('a,b\n1,"2\n3,4\n')
+    bad = splants("--history", str(broken), "--time-column", "a", "--target", "b", "--numeric", "a")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and "broken.csv" in bad.stderr
