@@ -333,6 +333,25 @@ SETTINGS: tuple[Setting, ...] = (
         90,
         "days of history the bootstrap sensor backfills",
     ),
+    # engagement and conversion files
+    Setting(
+        "SPLANTS_DATE_ORDER",
+        choice(
+            "auto",
+            "day-first",
+            "month-first",
+            aliases={
+                "day_first": "day-first",
+                "dmy": "day-first",
+                "month_first": "month-first",
+                "mdy": "month-first",
+            },
+        ),
+        "auto",
+        "how imported files read numeric dates such as 01/02/2024: auto (per file: a value readable only one "
+        "way decides; else day first, month first with AM/PM times), day-first or month-first for every file "
+        "(docs/engagement.md)",
+    ),
     # ML
     Setting(
         "SPLANTS_ML_MIN_ROWS",

@@ -115,6 +115,9 @@ def _report(file: Path, parsed) -> None:
     )
     if parsed.encoding_note:
         console.print(styled(("encoding", "yellow"), f" {file}: {parsed.encoding_note}"))
+    if parsed.date_order is not None and parsed.date_order.note:
+        label = ("dates", "yellow" if parsed.date_order.warn else "bold")
+        console.print(styled(label, f" {file}: {parsed.date_order.note}"))
     if parsed.quarantined:
         table = Table("line", "reason", title="quarantined rows (first 15)", title_justify="left")
         for q in parsed.quarantined[:15]:

@@ -2,7 +2,8 @@
 
 Shares the engagement importer's pieces (:mod:`splants_dagster.engagement.files`): encoding detection
 (BOMs, UTF-16, cp1252 fallback), the JSON reader, :class:`FileRejected` (no usable row, or missing
-columns, naming the file, line and reason), :class:`RowError` and the date parser. CSV is read here
+columns, naming the file, line and reason), :class:`RowError`, the date parser and its per-file
+day/month order for numeric dates (:class:`~splants_dagster.engagement.files.DateOrder`). CSV is read here
 because analytics exports (GA4) put ``#`` comment lines above the header, which carry the report's
 date range.
 
@@ -36,8 +37,11 @@ from splants_dagster.conversions.presets import (
 )
 from splants_dagster.engagement.files import (
     JSON_SUFFIXES,
+    DateOrder,
+    DateScan,
     FileRejected,
     RowError,
+    date_order_setting,
     detect_encoding,
     open_records,
     parse_count,
@@ -94,6 +98,8 @@ class ParsedFile:
     first_date: dt.date | None = None
     last_date: dt.date | None = None
     encoding_note: str | None = None
+    # the day/month order of its numeric dates (``date_order.note`` says what was decided and why)
+    date_order: DateOrder | None = None
 
 
 @dataclass
@@ -232,13 +238,13 @@ def parse_money(column: str, value: Any) -> float | None:
     return round(number, 2)
 
 
-def _time(column: str, value: Any) -> dt.datetime | None:
+def _time(column: str, value: Any, dates: DateOrder | None = None) -> dt.datetime | None:
     if isinstance(value, str) and re.fullmatch(r"\d{8}", value.strip()):  # GA4 dates: 20261103
         try:
             return dt.datetime.strptime(value.strip(), "%Y%m%d").replace(tzinfo=dt.UTC)
         except ValueError:
             raise RowError("unparseable_date", f"unparseable date in '{column}': {value!r}") from None
-    return parse_time(column, value)
+    return parse_time(column, value, dates)
 
 
 def _text(value: Any, limit: int = 500) -> str | None:
@@ -253,15 +259,21 @@ def _text(value: Any, limit: int = 500) -> str | None:
 
 
 def validate(
-    fields: dict[str, Any], preset: Preset, ctx: LoadContext, line: int, columns: dict[str, str] | None = None
+    fields: dict[str, Any],
+    preset: Preset,
+    ctx: LoadContext,
+    line: int,
+    columns: dict[str, str] | None = None,
+    dates: DateOrder | None = None,
 ) -> dict[str, Any]:
     """The conversion row for one mapped record, or :class:`RowError` with the first problem found (naming
-    the export's column: ``columns`` maps our fields to it)."""
+    the export's column: ``columns`` maps our fields to it); ``dates`` is the file's order for numeric
+    dates."""
 
     def col(name: str) -> str:
         return (columns or {}).get(name, name)
 
-    when = _time(col("occurred_at"), fields.get("occurred_at"))
+    when = _time(col("occurred_at"), fields.get("occurred_at"), dates)
     if when is None:
         if ctx.default_date is None:
             raise RowError("unparseable_date", "no date: the row needs a date (occurred_at)")
@@ -355,7 +367,11 @@ def parse_file(
     if default is not ctx.default_date:
         ctx = LoadContext(ctx.source_file, ctx.loaded_at, ctx.last_date, ctx.is_demo, default)
     columns = spec.resolve(records.header)
-    result = ParsedFile(str(path), name, encoding_note=records.encoding_note)
+    # No preset fixes the order: the exports they read write ISO dates (Shopify, WooCommerce, Stripe) or
+    # YYYYMMDD (GA4), so a numeric date in their columns comes from a re-save (a spreadsheet writes its
+    # locale's order) and is decided from the file like any other.
+    dates = DateOrder(date_order_setting(), lambda: scan_dates(path, spec, columns, chunk_rows))
+    result = ParsedFile(str(path), name, encoding_note=records.encoding_note, date_order=dates)
     for records_chunk in records.chunks:
         chunk = Chunk()
         for line, _raw, record in records_chunk:
@@ -367,7 +383,7 @@ def parse_file(
                 )
                 continue
             try:
-                row = validate(map_record(spec, columns, record), spec, ctx, line, columns)
+                row = validate(map_record(spec, columns, record), spec, ctx, line, columns, dates)
             except SkipRecord:
                 chunk.skipped += 1
                 continue
@@ -393,6 +409,23 @@ def parse_file(
             name,
         )
     return result
+
+
+def scan_dates(path: Path, spec: Preset, columns: dict[str, str], chunk_rows: int = CHUNK_ROWS) -> DateScan:
+    """The numeric dates of every record of ``path``, as ``spec`` maps them: a second read of the file,
+    made by :class:`DateOrder` only when the file has such dates (chunk by chunk: memory stays bounded)."""
+    scan = DateScan()
+    column = columns.get("occurred_at", "occurred_at")
+    for chunk in read_records(path, chunk_rows).chunks:
+        for line, _raw, record in chunk:
+            if "__error__" in record:
+                continue
+            try:
+                fields = map_record(spec, columns, record)
+            except SkipRecord:
+                continue
+            scan.see(column, fields.get("occurred_at"), line)
+    return scan
 
 
 def _add(result: ParsedFile, chunk: Chunk, keep: bool) -> None:

@@ -29,7 +29,7 @@ from splants_dagster.conversions.files import (
     preset_for,
 )
 from splants_dagster.conversions.goals import Goal, goal_of
-from splants_dagster.engagement.files import FileRejected
+from splants_dagster.engagement.files import DateOrder, FileRejected
 from splants_dagster.warehouse.store import dict_rows, insert_frame, transaction
 
 if TYPE_CHECKING:
@@ -95,6 +95,16 @@ class ImportResult:
             found.update(p.reasons)
         return found
 
+    @property
+    def date_orders(self) -> dict[str, DateOrder]:
+        """Files with numeric dates (01/02/2024): file -> the day/month order they were read in (its
+        ``note`` says which and why)."""
+        return {
+            relative(self.inbox, path): p.date_order
+            for path, p in self.parsed
+            if p.date_order is not None and p.date_order.note
+        }
+
     def summary(self) -> list[dict[str, Any]]:
         rows = [
             {
@@ -105,7 +115,8 @@ class ImportResult:
                 "skipped": p.skipped,
                 "quarantined": p.bad,
                 "dates": f"{p.first_date}..{p.last_date}",
-                "reasons": ", ".join(f"{k} ×{v}" for k, v in p.reasons.most_common(5)),
+                "reasons": ", ".join(f"{k} ×{v}" for k, v in p.reasons.most_common(5))
+                + (f" ({p.date_order.note})" if p.date_order and p.date_order.note else ""),
             }
             for path, p in self.parsed
         ]

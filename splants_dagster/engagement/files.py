@@ -4,6 +4,10 @@ A bad row never stops the good ones: it is kept with its line and the reason (un
 date, negative count, unknown id or platform, impossible values such as impressions < reach). A file in
 which *no* row is usable raises :class:`FileRejected`, naming the file, the line and the reason.
 
+Numeric dates with the year last (01/02/2024) are read in one day/month order per file, decided from
+the whole file's values or ``SPLANTS_DATE_ORDER`` (:class:`DateOrder`); a row readable only the other
+way is quarantined (``date_order_conflict``).
+
 Line numbers: for CSV the header is line 1 (as in the Facebook dataset's README); for a JSON array or
 an object holding a list (``data``, ``reports``, ``rows``, ``items``) it is the record number (1-based);
 for JSON Lines it is the line of the file.
@@ -14,6 +18,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import functools
 import io
 import itertools
 import json
@@ -99,6 +104,8 @@ class ParsedFile:
     posts: list[dict[str, Any]] = field(default_factory=list)
     quarantined: list[dict[str, Any]] = field(default_factory=list)
     encoding: Encoding | None = None
+    # the day/month order of its numeric dates (``date_order.note`` says what was decided and why)
+    date_order: DateOrder | None = None
     loaded: int = 0
     bad: int = 0
     reasons: Counter = field(default_factory=Counter)
@@ -431,6 +438,8 @@ def parse_count(column: str, value: Any) -> int | None:
     return number
 
 
+# Formats besides ISO 8601 that exports use and that name the month or put the year first. Numeric dates
+# with day and month (01/02/2024) are not here: their order is decided per file (:class:`DateOrder`).
 DATE_FORMATS = (
     "%Y-%m-%d %H:%M %z",
     "%Y-%m-%d %H:%M:%S %z",
@@ -439,14 +448,240 @@ DATE_FORMATS = (
     "%b %d, %Y %I:%M %p",
     "%b %d, %Y %I:%M %p %Z",
     "%B %d, %Y %I:%M %p",
-    "%d/%m/%Y %H:%M",
-    "%d/%m/%Y",
-    "%m/%d/%Y %I:%M %p",
+)
+
+# ------------------------------------------------------------------------------------ numeric dates
+
+DAY_FIRST, MONTH_FIRST = "day-first", "month-first"
+# 01/02/2024, 1.2.24, 01-02-2024 with an optional time (14:00, 14:00:30, 2:00 PM, 2:00 p.m.). A dash needs
+# a four-digit year (24-01-05 may be year first). ISO dates never match: their first field is the year.
+NUMERIC_DATE = re.compile(
+    r"(\d{1,2})([/.\-])(\d{1,2})\2(\d{4}|\d{2})"
+    r"(?:(?:,\s*|\s+|T)(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([AaPp])\.?[Mm]\.?)?)?",
+    re.ASCII,
 )
 
 
-def parse_time(column: str, value: Any) -> dt.datetime | None:
-    """An aware UTC datetime from ISO 8601 or the formats exports use; a bare date is midnight UTC."""
+def _words(order: str) -> str:
+    return order.replace("-", " ")
+
+
+def _other(order: str) -> str:
+    return MONTH_FIRST if order == DAY_FIRST else DAY_FIRST
+
+
+@dataclass(frozen=True)
+class NumericDate:
+    """A date written with numbers only and the year last: which field is the day is not written."""
+
+    text: str
+    first: int
+    second: int
+    year: int
+    time: dt.time | None = None
+    twelve_hour: bool = False  # AM/PM
+    bad_time: bool = False
+
+    def date(self, order: str) -> dt.date | None:
+        """The date read in ``order``; None when that reading is impossible (month 13, 31 February)."""
+        day, month = (self.first, self.second) if order == DAY_FIRST else (self.second, self.first)
+        try:
+            return dt.date(self.year, month, day)
+        except ValueError:
+            return None
+
+    def proves(self) -> str | None:
+        """The order this value can only be read in (13/01/2024: day first), None when it reads both
+        ways (01/02/2024), the same either way (05/05/2024) or neither (31/31/2024, a bad time)."""
+        if self.bad_time:
+            return None
+        day_first, month_first = self.date(DAY_FIRST), self.date(MONTH_FIRST)
+        if day_first and not month_first:
+            return DAY_FIRST
+        if month_first and not day_first:
+            return MONTH_FIRST
+        return None
+
+
+@functools.lru_cache(maxsize=4096)
+def numeric_date(text: str) -> NumericDate | None:
+    """``text`` as a :class:`NumericDate`, None when it is not one (ISO, month names, anything else).
+    Cached: a file repeats its dates on many rows, and a file with such dates is read twice."""
+    match = NUMERIC_DATE.fullmatch(text)
+    if match is None:
+        return None
+    first, sep, second, year, hour, minute, sec, meridiem = match.groups()
+    if sep == "-" and len(year) == 2:
+        return None
+    full_year = int(year) if len(year) == 4 else int(year) + (2000 if int(year) < 69 else 1900)  # as %y
+    time, bad_time = None, False
+    if hour is not None:
+        h = int(hour)
+        if meridiem is not None and not 1 <= h <= 12:
+            bad_time = True
+        else:
+            if meridiem is not None:
+                h = h % 12 + (12 if meridiem.lower() == "p" else 0)
+            try:
+                time = dt.time(h, int(minute), int(sec or 0))
+            except ValueError:
+                bad_time = True
+    return NumericDate(text, int(first), int(second), full_year, time, meridiem is not None, bad_time)
+
+
+@dataclass
+class DateScan:
+    """What a file's numeric dates say about their order: how many values read only day first or only
+    month first (and the first of each: value, column, line), how many there are, how many carry AM/PM."""
+
+    proofs: Counter = field(default_factory=Counter)
+    first: dict[str, tuple[str, str, int | None]] = field(default_factory=dict)
+    numeric: int = 0
+    twelve_hour: int = 0
+
+    def see(self, column: str, value: Any, line: int | None = None) -> None:
+        if not isinstance(value, str):
+            return
+        found = numeric_date(value.strip())
+        if found is None:
+            return
+        self.numeric += 1
+        self.twelve_hour += found.twelve_hour
+        order = found.proves()
+        if order is not None:
+            self.proofs[order] += 1
+            self.first.setdefault(order, (found.text, column, line))
+
+    def example(self, order: str) -> str:
+        value, column, line = self.first[order]
+        return f"{value} in '{column}'" + (f", line {line}" if line is not None else "")
+
+
+class DateOrder:
+    """The day/month order of one file's numeric dates (01/02/2024, 1.2.24, 01-02-2024), decided once for
+    the whole file the first time one is read, and kept for every row and every chunk.
+
+    ``setting`` is ``SPLANTS_DATE_ORDER``: ``day-first`` or ``month-first`` reads every file so; ``auto``
+    (the default) decides from the file's own values, which ``scan`` reads in a second pass over the
+    whole file (made only for files that have such dates: chunks are streamed, and a US export whose
+    first thousands of rows are all dated 1-12 of a month must not be read day first up to the row
+    that says otherwise). A value readable only day first (13/01/2024) proves day first, one readable
+    only month first (12/31/2024) proves month first. When nothing is proven the default is day first,
+    as numeric dates were read before, unless the file's times are 12-hour with AM/PM (a US habit, and
+    those were read month first before): then month first. Without ``scan`` (a lone value) the value
+    decides for itself.
+
+    A file proving both orders is not guessed at: it is read in the order more of its values prove
+    (a tie: the default) and each value readable only the other way makes its row bad
+    (``date_order_conflict``, naming the column, the value and the tally). The rows are quarantined
+    rather than the file rejected, as everywhere in these imports: a bad row never stops the good
+    ones, and the quarantine shows each contradicting row with its line, which a rejection would hide
+    behind one message. :attr:`note` says what was decided and why, for the file's load record.
+    """
+
+    def __init__(self, setting: str = "auto", scan: Callable[[], DateScan] | None = None):
+        self.setting = setting
+        self._scan = scan
+        self.order: str | None = None  # None until the file's first numeric date
+        self.basis = ""  # setting | proven | conflict | default
+        self.seen = DateScan()
+        self.contrary = 0  # values quarantined as readable only the other way
+
+    def decide(self, column: str, found: NumericDate) -> str:
+        if self.order is not None:
+            return self.order
+        if self.setting in (DAY_FIRST, MONTH_FIRST):
+            self.order, self.basis = self.setting, "setting"
+            return self.order
+        if self._scan is not None:
+            self.seen = self._scan()
+        if not self.seen.numeric:  # no scan, or one that missed this value: it decides for itself
+            self.seen.see(column, found.text)
+        day, month = self.seen.proofs[DAY_FIRST], self.seen.proofs[MONTH_FIRST]
+        default = MONTH_FIRST if self.seen.twelve_hour else DAY_FIRST
+        if day and month:
+            self.basis = "conflict"
+            self.order = DAY_FIRST if day > month else MONTH_FIRST if month > day else default
+        elif day or month:
+            self.basis, self.order = "proven", DAY_FIRST if day else MONTH_FIRST
+        else:
+            self.basis, self.order = "default", default
+        return self.order
+
+    def read(self, column: str, found: NumericDate) -> dt.datetime:
+        """``found`` read in the file's order, or :class:`RowError`."""
+        order = self.decide(column, found)
+        date = found.date(order)
+        if found.bad_time or (date is None and found.date(_other(order)) is None):
+            raise RowError("unparseable_date", f"unparseable date in '{column}': {found.text[:40]!r}")
+        if date is None:
+            self.contrary += 1
+            raise RowError("date_order_conflict", self._conflict(column, found, order))
+        return dt.datetime.combine(date, found.time or dt.time(), dt.UTC)
+
+    def _tally(self) -> str:
+        day, month = self.seen.proofs[DAY_FIRST], self.seen.proofs[MONTH_FIRST]
+        return (
+            f"{day} value(s) read only day first ({self.seen.example(DAY_FIRST)}), "
+            f"{month} only month first ({self.seen.example(MONTH_FIRST)})"
+        )
+
+    def _conflict(self, column: str, found: NumericDate, order: str) -> str:
+        other = _other(order)
+        head = f"date {found.text[:40]!r} in '{column}' reads only {_words(other)} ({found.date(other)})"
+        if self.basis == "setting":
+            return f"{head}, but SPLANTS_DATE_ORDER={self.setting} reads every file's dates {_words(order)}"
+        if self.basis != "conflict":
+            return f"{head}, but this file's dates are read {_words(order)}"
+        return f"{head}, but this file's dates are read {_words(order)}: {self._tally()}"
+
+    @property
+    def warn(self) -> bool:
+        """Whether the note asks for a look: dates guessed, or contradicting each other."""
+        return self.basis in ("default", "conflict") or self.contrary > 0
+
+    @property
+    def note(self) -> str | None:
+        """What was decided and why (None: the file has no numeric date), e.g. ``dates read day first
+        (13/01/2024 in 'date', line 4)``."""
+        if self.order is None:
+            return None
+        words, other = _words(self.order), _words(_other(self.order))
+        if self.basis == "setting":
+            text = f"dates read {words} (SPLANTS_DATE_ORDER={self.setting})"
+            if self.contrary:
+                text += f"; {self.contrary} value(s) readable only {other} quarantined (date_order_conflict)"
+            return text
+        if self.basis == "proven":
+            return f"dates read {words} ({self.seen.example(self.order)})"
+        if self.basis == "conflict":
+            day, month = self.seen.proofs[DAY_FIRST], self.seen.proofs[MONTH_FIRST]
+            why = "as many each way: the SPLANTS_DATE_ORDER=auto default" if day == month else "the majority"
+            return (
+                f"dates conflict: {self._tally()}; read {words} ({why}), the rows of the values readable "
+                f"only {other} quarantined (date_order_conflict): fix them or split the file"
+            )
+        if self.order == MONTH_FIRST:
+            return (
+                "dates ambiguous (no day above 12): read month first, as their 12-hour AM/PM times are a US "
+                "habit (SPLANTS_DATE_ORDER=auto default); set SPLANTS_DATE_ORDER=day-first if they are not"
+            )
+        return (
+            "dates ambiguous (no day above 12): read day first (SPLANTS_DATE_ORDER=auto default); "
+            "set SPLANTS_DATE_ORDER=month-first if they are US dates"
+        )
+
+
+def date_order_setting() -> str:
+    """``SPLANTS_DATE_ORDER``: ``auto``, ``day-first`` or ``month-first`` (docs/engagement.md)."""
+    from splants_dagster import settings
+
+    return str(settings.value("SPLANTS_DATE_ORDER"))
+
+
+def parse_time(column: str, value: Any, dates: DateOrder | None = None) -> dt.datetime | None:
+    """An aware UTC datetime from ISO 8601 or the formats exports use; a bare date is midnight UTC. A
+    numeric date (01/02/2024) is read in the file's order, ``dates`` (without it: the value decides)."""
     if value is None:
         return None
     if isinstance(value, dt.datetime):
@@ -463,6 +698,9 @@ def parse_time(column: str, value: Any) -> dt.datetime | None:
         return utc(dt.datetime.fromisoformat(text.replace("Z", "+00:00")))
     except (ValueError, OverflowError):
         pass
+    found = numeric_date(text)
+    if found is not None:
+        return (dates or DateOrder()).read(column, found)
     for fmt in DATE_FORMATS:
         try:
             return utc(dt.datetime.strptime(text, fmt))
@@ -507,21 +745,26 @@ def _text(column: str, value: Any) -> str | None:
     return text or None
 
 
-def validate(mapped: Mapped, ctx: LoadContext, preset: str) -> dict[str, Any]:
-    """The event row for one mapped record, or RowError with the first problem found."""
+# the mapped fields holding dates, and the name a reason gives each
+DATE_FIELDS = (("observed_at", "observed_at"), ("published_at", "published_at"), ("event_date", "date"))
+
+
+def validate(mapped: Mapped, ctx: LoadContext, preset: str, dates: DateOrder | None = None) -> dict[str, Any]:
+    """The event row for one mapped record, or RowError with the first problem found; ``dates`` is the
+    file's order for numeric dates."""
     f = mapped.fields
     platform = _platform(f.get("platform"))
     counters = {c: parse_count(c, f.get(c)) for c in COUNTERS}
     if all(v is None for v in counters.values()):
         raise RowError("no_counters", "no engagement counters in the row")
-    observed = parse_time("observed_at", f.get("observed_at"))
-    published = parse_time("published_at", f.get("published_at"))
+    observed = parse_time("observed_at", f.get("observed_at"), dates)
+    published = parse_time("published_at", f.get("published_at"), dates)
     day_value = f.get("event_date")
     if isinstance(day_value, dt.datetime):
         day = utc(day_value).date()
     elif isinstance(day_value, dt.date):
         day = day_value
-    elif (parsed := parse_time("date", day_value)) is not None:
+    elif (parsed := parse_time("date", day_value, dates)) is not None:
         day = parsed.date()
     elif observed is not None:
         day = observed.date()
@@ -655,14 +898,18 @@ def parse_file(
         note = f" (the file was read as {stream.encoding.note})" if stream.encoding.note else ""
         raise FileRejected(str(path), 1, f"missing column(s) for preset {name}: {', '.join(missing)}{note}")
 
-    result = ParsedFile(str(path), name, encoding=stream.encoding)
     mctx = MapContext(ctx.source_file, path.stem, ctx.export_time, frozenset(header))
+    # No preset fixes the order: X writes ISO times, Mailchimp month names, Facebook none; a numeric date
+    # in their columns comes from a re-save (a spreadsheet writes its locale's order) and is decided from
+    # the file like any other.
+    dates = DateOrder(date_order_setting(), lambda: scan_dates(path, spec, mctx, chunk_rows or CHUNK_ROWS))
+    result = ParsedFile(str(path), name, encoding=stream.encoding, date_order=dates)
     chunks = [[r for chunk in stream.chunks for r in chunk]] if spec.whole_file else stream.chunks
     seen_posts: set[tuple[str, str]] = set()
     for records in chunks:
         if sink is not None:
             seen_posts = set()
-        chunk = _parse_chunk(records, spec, mctx, ctx, seen_posts)
+        chunk = _parse_chunk(records, spec, mctx, ctx, seen_posts, dates)
         result.add(chunk, keep=sink is None)
         if sink is not None:
             sink(chunk)
@@ -678,12 +925,31 @@ def parse_file(
     return result
 
 
+def scan_dates(path: Path, spec: Preset, mctx: MapContext, chunk_rows: int = CHUNK_ROWS) -> DateScan:
+    """The numeric dates of every record of ``path``, as ``spec`` maps them: a second read of the file,
+    made by :class:`DateOrder` only when the file has such dates (chunk by chunk: memory stays bounded)."""
+    scan = DateScan()
+    for records in open_records(path, chunk_rows).chunks:
+        ok = [(line, raw, r) for line, raw, r in records if "__error__" not in r]
+        for mapped in spec.mapper(ok, mctx):
+            if mapped.error is not None:
+                continue
+            counted: list[Any] = []  # a value two fields share (X: time is the date) counts once
+            for name, column in DATE_FIELDS:
+                value = mapped.fields.get(name)
+                if value not in counted:
+                    counted.append(value)
+                    scan.see(column, value, mapped.line)
+    return scan
+
+
 def _parse_chunk(
     records: list[tuple[int, str, Record]],
     spec: Preset,
     mctx: MapContext,
     ctx: LoadContext,
     seen_posts: set[tuple[str, str]],
+    dates: DateOrder | None = None,
 ) -> ParsedChunk:
     name = spec.name
     out = ParsedChunk()
@@ -702,7 +968,7 @@ def _parse_chunk(
             )
             continue
         try:
-            row = validate(mapped, ctx, name)
+            row = validate(mapped, ctx, name, dates)
             key = (row["piece_id"] or row["external_id"], row["platform"])
             post = None
             if key not in seen_posts and (mapped.post or row["published_at"] or row["content_type"]):

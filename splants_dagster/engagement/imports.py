@@ -23,6 +23,7 @@ import duckdb
 
 from splants_dagster.engagement.events import EVENT_COLUMNS, FILE_ROWS_TABLE, POST_COLUMNS, rows_frame
 from splants_dagster.engagement.files import (
+    DateOrder,
     FileRejected,
     LoadContext,
     ParsedChunk,
@@ -159,6 +160,16 @@ class FileBatch:
             if pf.encoding is not None and pf.encoding.note
         }
 
+    @property
+    def date_orders(self) -> dict[str, DateOrder]:
+        """Files with numeric dates (01/02/2024): file -> the day/month order they were read in (its
+        ``note`` says which and why)."""
+        return {
+            relative(self.inbox, path): pf.date_order
+            for path, pf in self.parsed
+            if pf.date_order is not None and pf.date_order.note
+        }
+
     def close(self) -> None:
         if self.scratch is not None:
             self.scratch.cleanup()
@@ -287,7 +298,8 @@ class FileBatch:
                 "quarantined": pf.bad,
                 "dates": f"{pf.dates[0]}..{pf.dates[1]}",
                 "reasons": ", ".join(f"{k} ×{v}" for k, v in pf.reasons.most_common(5))
-                + (f" (read as {pf.encoding.note})" if pf.encoding and pf.encoding.note else ""),
+                + (f" (read as {pf.encoding.note})" if pf.encoding and pf.encoding.note else "")
+                + (f" ({pf.date_order.note})" if pf.date_order and pf.date_order.note else ""),
             }
             for path, pf in self.parsed
         ] + [

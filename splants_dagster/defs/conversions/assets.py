@@ -41,7 +41,8 @@ def conversion_file_imports(
     """Conversion exports dropped in ``inbox/conversions/`` (Shopify, WooCommerce, Stripe, GA4 or the
     generic CSV): each file validated as it streams into its own transaction; bad rows go to
     ``conversion_quarantine`` with line and reason. A file with no usable row is recorded and fails the
-    step, naming the file, line and reason, after every other file is stored."""
+    step, naming the file, line and reason, after every other file is stored. The day/month order of a
+    file's numeric dates (01/02/2024), decided per file, is noted in ``date_orders``."""
     inbox = imports.conversions_inbox(project.paths.root)
     if config.preset and config.preset not in PRESETS:
         raise dg.Failure(f"unknown preset {config.preset!r}: one of {', '.join(PRESETS)}")
@@ -54,6 +55,8 @@ def conversion_file_imports(
         result = imports.import_files(conn, inbox, targets, config.preset, now)
     for _, rejected in result.rejected:
         context.log.error(f"rejected {rejected}")
+    for name, order in result.date_orders.items():
+        (context.log.warning if order.warn else context.log.info)(f"{name}: {order.note}")
     metadata = import_metadata(result, inbox)
     if result.rejected:
         raise dg.Failure(description="; ".join(str(e) for _, e in result.rejected), metadata=metadata)
@@ -69,6 +72,7 @@ def import_metadata(result: imports.ImportResult, inbox) -> dict[str, Any]:
         "rows_loaded": dg.MetadataValue.int(result.rows_loaded),
         "rows_quarantined": dg.MetadataValue.int(result.rows_quarantined),
         "quarantine_reasons": dg.MetadataValue.json(dict(result.reasons)),
+        "date_orders": dg.MetadataValue.json({k: v.note for k, v in result.date_orders.items()}),
         "files_table": dg.MetadataValue.md(md_table(result.summary(), imports.SUMMARY_COLUMNS)),
         "inbox": dg.MetadataValue.path(str(inbox)),
     }

@@ -69,8 +69,9 @@ def engagement_file_imports(
     (``engagement_file_rows``), bad rows go to ``engagement_quarantine`` with line and reason. Each file
     is written on its own: a file with no usable row (or one the warehouse refuses) is recorded and fails
     the step, naming the file, the line and the reason, after every other file is stored. A file not in
-    UTF-8 is read as its byte order mark says, else as cp1252, noted in ``encodings``. The touched dates
-    are rebuilt by ``engagement_events``."""
+    UTF-8 is read as its byte order mark says, else as cp1252, noted in ``encodings``; the day/month order
+    of a file's numeric dates (01/02/2024), decided per file, is noted in ``date_orders``. The touched
+    dates are rebuilt by ``engagement_events``."""
     inbox = project.paths.engagement_inbox
     store = warehouse.store()
     now = dt.datetime.now(dt.UTC)
@@ -98,6 +99,8 @@ def engagement_file_imports(
         context.log.error(f"rejected {rejection}")
     for name, note in batch.encodings.items():
         context.log.warning(f"{name}: {note}")
+    for name, order in batch.date_orders.items():
+        (context.log.warning if order.warn else context.log.info)(f"{name}: {order.note}")
     metadata = {
         "files": dg.MetadataValue.int(batch.files),
         "files_rejected": dg.MetadataValue.int(len(batch.rejected)),
@@ -105,6 +108,7 @@ def engagement_file_imports(
         "rows_quarantined": dg.MetadataValue.int(batch.rows_quarantined),
         "quarantine_reasons": dg.MetadataValue.json(dict(batch.reasons)),
         "encodings": dg.MetadataValue.json(batch.encodings),
+        "date_orders": dg.MetadataValue.json({k: v.note for k, v in batch.date_orders.items()}),
         "files_table": dg.MetadataValue.md(md_table(batch.summary(), imports.SUMMARY_COLUMNS)),
         "inbox": dg.MetadataValue.path(str(inbox)),
     }
