@@ -23,6 +23,17 @@ from splants_dagster.reports.periods import from_partition_key
 from splants_dagster.warehouse.queries import reports as report_queries
 
 GROUP = "reports"
+# What a report reads (through the analytics views), for lineage in the UI. Each report depends on every
+# partition of the daily engagement assets: a week or month in the brand's timezone does not line up with
+# UTC days, and a late engagement import can change any earlier day.
+_EVERY_DAY = dg.AllPartitionMapping()
+REPORT_DEPS = [
+    dg.AssetDep("publications"),
+    dg.AssetDep("engagement_metrics", partition_mapping=_EVERY_DAY),
+    dg.AssetDep("engagement_anomalies", partition_mapping=_EVERY_DAY),
+    dg.AssetDep("ab_test_results"),
+    dg.AssetDep("budget_status"),
+]
 
 
 def report_metadata(report: WrittenReport, alert_channels: list[str]) -> dict[str, Any]:
@@ -76,6 +87,7 @@ def materialize_report(
     kinds={"html", "duckdb"},
     partitions_def=weekly_partitions,
     pool="duckdb_write",
+    deps=REPORT_DEPS,
 )
 def weekly_report(
     context: dg.AssetExecutionContext,
@@ -95,6 +107,7 @@ def weekly_report(
     kinds={"html", "duckdb"},
     partitions_def=monthly_partitions,
     pool="duckdb_write",
+    deps=REPORT_DEPS,
 )
 def monthly_report(
     context: dg.AssetExecutionContext,
