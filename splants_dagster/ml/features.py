@@ -335,6 +335,50 @@ def categorical_values(series: pd.Series) -> pd.Series:
     return pd.Series([one(v) for v in series.tolist()], index=series.index, dtype=object)
 
 
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+_COMMA_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")
+_DOT_GROUPED_COMMA_DECIMAL = re.compile(r"[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?")
+
+
+def parse_number_column(series: pd.Series) -> tuple[pd.Series, str | None]:
+    """A column of numbers written as text by a spreadsheet or an export, as floats, and how it was read.
+
+    Plain numbers are read as they are. ``1,234`` and ``12,345.6`` (commas grouping thousands, in every
+    value that has a comma) lose their commas. ``1.234,5`` and ``12,5`` (a decimal comma, proven by a value
+    with both separators or a comma followed by other than three digits) are read the European way. A
+    column where neither reading fits every value is left to ``pd.to_numeric`` (unreadable cells → NaN).
+    The note (None when nothing was converted) says which reading was used, for the notes of a run.
+    """
+    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+        return pd.to_numeric(series, errors="coerce"), None
+    text = series.dropna().astype(str).str.strip().str.replace("\u00a0", "", regex=False)
+    text = text[text != ""]
+    plain = text.map(lambda v: bool(_PLAIN_NUMBER.fullmatch(v)))
+    if plain.all():
+        return pd.to_numeric(series, errors="coerce"), None
+    rest = text[~plain]
+    if rest.map(lambda v: bool(_COMMA_GROUPED.fullmatch(v))).all():
+        cleaned = series.astype(str).str.strip().str.replace("\u00a0", "", regex=False).str.replace(",", "")
+        values = pd.to_numeric(cleaned.where(series.notna()), errors="coerce")
+        return values, f"',' read as a thousands separator ({rest.iloc[0]!r} → {values.loc[rest.index[0]]:g})"
+    european = text.map(lambda v: bool(_DOT_GROUPED_COMMA_DECIMAL.fullmatch(v)))
+    proof = text.map(lambda v: "," in v and ("." in v or not re.search(r",\d{3}$", v)))
+    if european.all() and proof.any():
+        cleaned = (
+            series.astype(str)
+            .str.strip()
+            .str.replace("\u00a0", "", regex=False)
+            .str.replace(".", "", regex=False)
+        ).str.replace(",", ".", regex=False)
+        values = pd.to_numeric(cleaned.where(series.notna()), errors="coerce")
+        example = text[proof].iloc[0]
+        return (
+            values,
+            f"',' read as the decimal mark, '.' as a thousands separator ({example!r} → {values.loc[text[proof].index[0]]:g})",
+        )
+    return pd.to_numeric(series, errors="coerce"), None
+
+
 def numeric_values(series: pd.Series) -> pd.Series:
     """Numbers as floats; empty or non-numeric cells become NaN (imputed inside the model pipeline)."""
     if series.dtype == bool:

@@ -32,6 +32,7 @@ from splants_dagster.ml.features import (
     attach_baseline,
     check_pre_publication,
     log_offset,
+    parse_number_column,
     piece_frame,
     piece_outcomes,
     select_window,
@@ -106,7 +107,22 @@ def prepare_history(
         if len(hit):
             dropped[f"excluded: {exclude_where}"] = len(hit)
         ordered = ordered.drop(index=hit)
+    formats: dict[str, str] = {}
+    for column in dict.fromkeys([target, *spec.numeric]):
+        values, reading = parse_number_column(ordered[column])
+        if reading:
+            ordered[column], formats[column] = values, reading
+    if formats:
+        notes["number_format"] = formats
     actual = pd.to_numeric(ordered[target], errors="coerce")
+    given = ordered[target].notna() & (ordered[target].astype(str).str.strip() != "")
+    unreadable = given & actual.isna()
+    if len(ordered) and unreadable.sum() > 0.5 * given.sum():
+        example = ordered.loc[unreadable, target].iloc[0]
+        raise ValueError(
+            f"target {target!r}: {int(unreadable.sum())} of {int(given.sum())} values are not numbers "
+            f"(e.g. {example!r})"
+        )
     if (actual < 0).any():
         raise ValueError(f"target {target!r} has negative values; a log-relative target needs y >= 0")
     if actual.isna().any():

@@ -186,3 +186,35 @@ def test_build_training_set_target_is_relative_to_the_platform_baseline():
         assert row[BASELINE] == pytest.approx(np.median(earlier["rate"].to_numpy()[-5:]))
         expected = np.log(row["_actual"] + ts.offset) - np.log(row[BASELINE] + ts.offset)
         assert row[TARGET] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("values", "expected", "how"),
+    [
+        (["1,234", "56", "7,890.5", None], [1234.0, 56.0, 7890.5, None], "thousands separator"),
+        (["1.234,5", "12,5", "7"], [1234.5, 12.5, 7.0], "decimal mark"),
+        (["12,5", "3,25"], [12.5, 3.25], "decimal mark"),
+        (["1,500", "2,250"], [1500.0, 2250.0], "thousands separator"),
+        (["1.500", "2.250"], [1.5, 2.25], None),  # plain decimals: read as they are
+        (["abc", "1,2,3"], [None, None], None),  # no reading fits: left unreadable
+    ],
+)
+def test_numbers_written_by_spreadsheets(values, expected, how):
+    from splants_dagster.ml.features import parse_number_column
+
+    parsed, note = parse_number_column(pd.Series(values, dtype=object))
+    assert [None if pd.isna(v) else v for v in parsed] == expected
+    assert (note is None) if how is None else (how in note)
+
+
+def test_a_target_with_thousands_separators_is_read_and_a_text_target_is_refused():
+    from splants_dagster.ml.training import prepare_history
+
+    df = synthetic.history(120, seed=3)
+    shown = df.assign(consumers=[f"{v:,}" for v in df["consumers"]])
+    spec = FeatureSpec(categorical=("type",))
+    ts = prepare_history(shown, target="consumers", spec=spec, time_column="published")
+    assert ts.frame["_actual"].sum() == df["consumers"].sum()
+    assert "thousands separator" in ts.notes["number_format"]["consumers"]
+    with pytest.raises(ValueError, match="target 'type': 120 of 120 values are not numbers"):
+        prepare_history(df, target="type", spec=FeatureSpec(categorical=("hour",)), time_column="published")
