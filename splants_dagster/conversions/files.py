@@ -35,6 +35,7 @@ from splants_dagster.conversions.presets import (
     detect_preset,
     map_record,
 )
+from splants_dagster.engagement import files as engagement_files
 from splants_dagster.engagement.files import (
     JSON_SUFFIXES,
     DateOrder,
@@ -48,7 +49,10 @@ from splants_dagster.engagement.files import (
     parse_time,
 )
 
-SUFFIXES = (".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson")
+# the conversion inbox has the engagement inbox's layout: one level of preset sub-folders, the same file
+# types, hidden files and ``processed/`` skipped
+from splants_dagster.engagement.files import inbox_files as inbox_files
+
 CHUNK_ROWS = 5_000
 QUARANTINE_SAMPLE = 100
 CONVERSION_TYPES = ("order", "signup", "lead", "key_event")
@@ -446,25 +450,6 @@ def _add(result: ParsedFile, chunk: Chunk, keep: bool) -> None:
         result.quarantined.extend(chunk.quarantined[:room])
 
 
-ARCHIVE = "processed"
-
-
-def inbox_files(inbox: Path) -> list[Path]:
-    """Conversion files under the inbox (one level of preset sub-folders; hidden files and the
-    ``processed/`` folder skipped)."""
-    if not inbox.is_dir():
-        return []
-    found = []
-    for path in sorted(inbox.rglob("*")):
-        rel = path.relative_to(inbox)
-        if any(p.startswith(".") for p in rel.parts) or len(rel.parts) > 2 or rel.parts[0] == ARCHIVE:
-            continue
-        if path.is_file() and path.suffix.lower() in SUFFIXES:
-            found.append(path)
-    return found
-
-
 def preset_for(inbox: Path, path: Path) -> str | None:
     """The preset named by the file's sub-folder (``inbox/conversions/<preset>/file.csv``), if any."""
-    rel = path.relative_to(inbox)
-    return rel.parts[0] if len(rel.parts) == 2 and rel.parts[0] in PRESETS else None
+    return engagement_files.preset_for(inbox, path, PRESETS)

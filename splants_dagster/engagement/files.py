@@ -24,7 +24,7 @@ import itertools
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -1014,8 +1014,8 @@ ARCHIVE = "processed"
 
 
 def inbox_files(inbox: Path) -> list[Path]:
-    """Engagement files under the inbox (one level of preset sub-folders); hidden files and the
-    ``processed/`` archive folder are skipped."""
+    """Engagement (or conversion) files under an inbox (one level of preset sub-folders); hidden files
+    and the ``processed/`` archive folder are skipped."""
     if not inbox.is_dir():
         return []
     found = []
@@ -1028,7 +1028,9 @@ def inbox_files(inbox: Path) -> list[Path]:
     return found
 
 
-def preset_for(inbox: Path, path: Path) -> str | None:
-    """The preset named by the file's sub-folder (``inbox/engagement/<preset>/file.csv``), if any."""
+def preset_for(inbox: Path, path: Path, presets: Collection[str] | None = None) -> str | None:
+    """The preset named by the file's sub-folder (``inbox/engagement/<preset>/file.csv``), if any, among
+    ``presets`` (default: the engagement presets; the conversion inbox passes its own)."""
     rel = path.relative_to(inbox)
-    return rel.parts[0] if len(rel.parts) == 2 and rel.parts[0] in PRESETS else None
+    known = PRESETS if presets is None else presets
+    return rel.parts[0] if len(rel.parts) == 2 and rel.parts[0] in known else None
