@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,12 +23,15 @@ from splants_dagster.conversions.files import (
     Chunk,
     LoadContext,
     ParsedFile,
-    inbox_files,
     parse_file,
     preset_for,
 )
 from splants_dagster.conversions.goals import Goal, goal_of
-from splants_dagster.engagement.files import DateOrder, FileRejected
+from splants_dagster.engagement.files import FileRejected
+
+# the conversion inbox works as the engagement inbox does: the same file identity, change detection and counts
+from splants_dagster.engagement.imports import ImportCounts, relative
+from splants_dagster.engagement.imports import files_to_import as files_to_import
 from splants_dagster.warehouse.store import dict_rows, insert_frame, transaction
 
 if TYPE_CHECKING:
@@ -39,35 +41,9 @@ DEMO_PREFIX = "demo/"
 SUMMARY_COLUMNS = ["file", "preset", "rows", "loaded", "skipped", "quarantined", "dates", "reasons"]
 
 
-def relative(inbox: Path, path: Path) -> str:
-    """The ``source_file`` of ``path``: relative to the inbox, or absolute for a file outside it."""
-    try:
-        return str(path.resolve().relative_to(inbox.resolve()))
-    except ValueError:
-        return str(path.resolve())
-
-
 def conversions_inbox(data_root: Path) -> Path:
     """Where conversion files are dropped: ``<data dir>/inbox/conversions/`` (a sub-folder per preset)."""
     return data_root / "inbox" / "conversions"
-
-
-def files_to_import(inbox: Path, names: Sequence[str], loaded: Mapping[str, Mapping[str, Any]]) -> list[Path]:
-    """``names`` (relative to the inbox, or absolute; FileNotFoundError for one that is not a file), or
-    else every inbox file that is new or changed since its recorded load."""
-    if names:
-        targets = []
-        for name in names:
-            path = Path(name) if Path(name).is_absolute() else inbox / name
-            if not path.is_file():
-                raise FileNotFoundError(f"{path}: no such file")
-            targets.append(path)
-        return targets
-    return [
-        p
-        for p in inbox_files(inbox)
-        if (loaded.get(relative(inbox, p)) or {}).get("mtime_ns") != p.stat().st_mtime_ns
-    ]
 
 
 def loaded_files(conn: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
@@ -75,35 +51,10 @@ def loaded_files(conn: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
 
 
 @dataclass
-class ImportResult:
+class ImportResult(ImportCounts):
     inbox: Path
     parsed: list[tuple[Path, ParsedFile]] = field(default_factory=list)
     rejected: list[tuple[Path, FileRejected]] = field(default_factory=list)
-
-    @property
-    def rows_loaded(self) -> int:
-        return sum(p.loaded for _, p in self.parsed)
-
-    @property
-    def rows_quarantined(self) -> int:
-        return sum(p.bad for _, p in self.parsed) + sum(e.bad_rows for _, e in self.rejected)
-
-    @property
-    def reasons(self) -> Counter:
-        found: Counter = Counter()
-        for _, p in self.parsed:
-            found.update(p.reasons)
-        return found
-
-    @property
-    def date_orders(self) -> dict[str, DateOrder]:
-        """Files with numeric dates (01/02/2024): file -> the day/month order they were read in (its
-        ``note`` says which and why)."""
-        return {
-            relative(self.inbox, path): p.date_order
-            for path, p in self.parsed
-            if p.date_order is not None and p.date_order.note
-        }
 
     def summary(self) -> list[dict[str, Any]]:
         rows = [

@@ -119,22 +119,13 @@ SPILL = "file_spill"
 QUARANTINE_COLUMNS = "event_date, source, source_file, line, reason, raw, quarantined_at, preset, reason_code"
 
 
-@dataclass
-class FileBatch:
-    """The files of one import: parsed ones (counts; their rows in a spill file each) and rejected ones
-    (a file with no usable row, or one the warehouse could not store). Each file is written in its own
-    transactions, so one file's failure never touches another's rows."""
+class ImportCounts:
+    """What an import of inbox files found, from its ``inbox``, ``parsed`` ((path, parsed file) pairs)
+    and ``rejected`` ((path, FileRejected) pairs): shared by the engagement and conversion imports."""
 
     inbox: Path
-    loaded_at: dt.datetime
-    parsed: list[tuple[Path, ParsedFile]] = field(default_factory=list)
-    rejected: list[tuple[Path, FileRejected]] = field(default_factory=list)
-    spills: dict[Path, Path] = field(default_factory=dict)
-    scratch: tempfile.TemporaryDirectory | None = None
-
-    @property
-    def files(self) -> int:
-        return len(self.parsed) + len(self.rejected)
+    parsed: list
+    rejected: list
 
     @property
     def rows_loaded(self) -> int:
@@ -152,15 +143,6 @@ class FileBatch:
         return reasons
 
     @property
-    def encodings(self) -> dict[str, str]:
-        """Files not read as UTF-8: file -> what they were read as."""
-        return {
-            relative(self.inbox, path): pf.encoding.note
-            for path, pf in self.parsed
-            if pf.encoding is not None and pf.encoding.note
-        }
-
-    @property
     def date_orders(self) -> dict[str, DateOrder]:
         """Files with numeric dates (01/02/2024): file -> the day/month order they were read in (its
         ``note`` says which and why)."""
@@ -168,6 +150,33 @@ class FileBatch:
             relative(self.inbox, path): pf.date_order
             for path, pf in self.parsed
             if pf.date_order is not None and pf.date_order.note
+        }
+
+
+@dataclass
+class FileBatch(ImportCounts):
+    """The files of one import: parsed ones (counts; their rows in a spill file each) and rejected ones
+    (a file with no usable row, or one the warehouse could not store). Each file is written in its own
+    transactions, so one file's failure never touches another's rows."""
+
+    inbox: Path
+    loaded_at: dt.datetime
+    parsed: list[tuple[Path, ParsedFile]] = field(default_factory=list)
+    rejected: list[tuple[Path, FileRejected]] = field(default_factory=list)
+    spills: dict[Path, Path] = field(default_factory=dict)
+    scratch: tempfile.TemporaryDirectory | None = None
+
+    @property
+    def files(self) -> int:
+        return len(self.parsed) + len(self.rejected)
+
+    @property
+    def encodings(self) -> dict[str, str]:
+        """Files not read as UTF-8: file -> what they were read as."""
+        return {
+            relative(self.inbox, path): pf.encoding.note
+            for path, pf in self.parsed
+            if pf.encoding is not None and pf.encoding.note
         }
 
     def close(self) -> None:
