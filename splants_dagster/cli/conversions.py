@@ -4,7 +4,6 @@ progress. See docs/attribution.md."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import typer
 from rich.table import Table
 
 from splants_dagster.cli.console import console, dagster_instance, err_console, run_with_progress, styled
+from splants_dagster.cli.inbox import copy_into, print_notes, validate_files
 from splants_dagster.paths import DataPaths
 
 conversions_app = typer.Typer(
@@ -52,48 +52,22 @@ def import_file(
     from splants_dagster.conversions.files import LoadContext, parse_file
     from splants_dagster.conversions.imports import conversions_inbox
     from splants_dagster.conversions.presets import PRESETS
-    from splants_dagster.engagement.files import FileRejected
 
     if preset and preset not in PRESETS:
         err_console.print(styled((f"unknown preset {preset!r}", "red"), f": one of {', '.join(PRESETS)}"))
         raise typer.Exit(2)
     paths = DataPaths.at()
     now = dt.datetime.now(dt.UTC)
-    accepted, rejected = [], 0
-    for file in files:
-        ctx = LoadContext(file.name, now, now.date() + dt.timedelta(days=1))
-        try:
-            # streamed with a sink that keeps nothing: memory stays bounded whatever the file's size
-            parsed = parse_file(file, ctx, preset, sink=lambda chunk: None)
-        except FileRejected as err:
-            err_console.print(styled(("rejected", "red"), f" {err}"))
-            rejected += 1
-            continue
-        except OSError as err:
-            err_console.print(styled(("rejected", "red"), f" {file}: cannot read the file: {err}"))
-            rejected += 1
-            continue
-        except Exception as err:  # one file's surprise must not stop the others, nor print a traceback
-            err_console.print(
-                styled(
-                    ("rejected", "red"), f" {file}: unexpected error: {type(err).__name__}: {str(err)[:200]}"
-                )
-            )
-            rejected += 1
-            continue
-        _report(file, parsed)
-        accepted.append((file, parsed))
+
+    def parse(file: Path):
+        return parse_file(
+            file, LoadContext(file.name, now, now.date() + dt.timedelta(days=1)), preset, sink=lambda c: None
+        )
+
+    accepted, rejected = validate_files(files, parse, _report)
     if dry_run or not accepted:
         raise typer.Exit(1 if rejected else 0)
-    inbox = conversions_inbox(paths.root)
-    rels = []
-    for file, parsed in accepted:
-        target_dir = inbox / parsed.preset
-        target_dir.mkdir(parents=True, exist_ok=True)
-        target = target_dir / file.name
-        if file.resolve() != target.resolve():
-            shutil.copy2(file, target)
-        rels.append(str(target.relative_to(inbox)))
+    rels = [rel for rel, _ in copy_into(conversions_inbox(paths.root), accepted)]
     if not run_conversions_job(rels, preset, "splants conversions import"):
         raise typer.Exit(1)
     _print_progress(paths)
@@ -113,16 +87,7 @@ def _report(file: Path, parsed) -> None:
             f"; dates {parsed.first_date}..{parsed.last_date}",
         )
     )
-    if parsed.encoding_note:
-        console.print(styled(("encoding", "yellow"), f" {file}: {parsed.encoding_note}"))
-    if parsed.date_order is not None and parsed.date_order.note:
-        label = ("dates", "yellow" if parsed.date_order.warn else "bold")
-        console.print(styled(label, f" {file}: {parsed.date_order.note}"))
-    if parsed.quarantined:
-        table = Table("line", "reason", title="quarantined rows (first 15)", title_justify="left")
-        for q in parsed.quarantined[:15]:
-            table.add_row(str(q["line"]), q["reason"])
-        console.print(table)
+    print_notes(file, parsed.encoding_note, parsed)
 
 
 def run_conversions_job(rels: list[str], preset: str | None, trigger: str) -> bool:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
 from splants_dagster.cli.console import console, dagster_instance, err_console, run_with_progress, styled
+from splants_dagster.cli.inbox import copy_into, print_notes, validate_files
 from splants_dagster.paths import DataPaths
 
 engagement_app = typer.Typer(
@@ -69,43 +69,21 @@ def import_file(
     """Validate exports, then load them: each valid file is copied to inbox/engagement/<preset>/ and the
     import and the engagement job for their dates run now (the inbox sensor would do the same). Each
     file stands alone: a rejected file is reported (exit 1) and the others still load."""
-    from splants_dagster.engagement.files import FileRejected, parse_file
+    from splants_dagster.engagement.files import parse_file
     from splants_dagster.engagement.presets import PRESETS
 
     if preset and preset not in PRESETS:
         err_console.print(styled((f"unknown preset {preset!r}", "red"), f": one of {', '.join(PRESETS)}"))
         raise typer.Exit(2)
     paths = DataPaths.at()
-    accepted, rejected = [], 0
-    for file in files:
-        try:
-            # streamed with a sink that keeps nothing: memory stays bounded whatever the file's size
-            parsed = parse_file(file, _context(paths, file.name, file), preset, sink=lambda chunk: None)
-        except FileRejected as err:
-            err_console.print(styled(("rejected", "red"), f" {err}"))
-            rejected += 1
-            continue
-        except OSError as err:
-            err_console.print(styled(("rejected", "red"), f" {file}: cannot read the file: {err}"))
-            rejected += 1
-            continue
-        except Exception as err:  # one file's surprise must not stop the others, nor print a traceback
-            reason = f"unexpected error reading the file: {type(err).__name__}: {str(err)[:200]}"
-            err_console.print(styled(("rejected", "red"), f" {file}: {reason}"))
-            rejected += 1
-            continue
-        _report(file, parsed)
-        accepted.append((file, parsed))
+    accepted, rejected = validate_files(
+        files,
+        lambda file: parse_file(file, _context(paths, file.name, file), preset, sink=lambda c: None),
+        _report,
+    )
     if dry_run or not accepted:
         raise typer.Exit(1 if rejected else 0)
-    copied = []
-    for file, parsed in accepted:
-        target_dir = paths.engagement_inbox / parsed.preset
-        target_dir.mkdir(parents=True, exist_ok=True)
-        target = target_dir / file.name
-        if file.resolve() != target.resolve():
-            shutil.copy2(file, target)
-        copied.append((str(target.relative_to(paths.engagement_inbox)), parsed))
+    copied = copy_into(paths.engagement_inbox, accepted)
     # an accepted file loaded rows, so it has both dates
     low = min(p.first_date for _, p in copied if p.first_date is not None)
     high = max(p.last_date for _, p in copied if p.last_date is not None)
@@ -127,16 +105,8 @@ def _report(file: Path, parsed) -> None:
             f"; dates {low}..{high}",
         )
     )
-    if parsed.encoding is not None and parsed.encoding.note:
-        console.print(styled(("encoding", "yellow"), f" {file}: {parsed.encoding.note}"))
-    if parsed.date_order is not None and parsed.date_order.note:
-        label = ("dates", "yellow" if parsed.date_order.warn else "bold")
-        console.print(styled(label, f" {file}: {parsed.date_order.note}"))
+    print_notes(file, parsed.encoding.note if parsed.encoding is not None else None, parsed)
     if parsed.quarantined:
-        table = Table("line", "reason", title="quarantined rows (first 15)", title_justify="left")
-        for q in parsed.quarantined[:15]:
-            table.add_row(str(q["line"]), q["reason"])
-        console.print(table)
         console.print("reasons: " + ", ".join(f"{k} ×{v}" for k, v in parsed.reasons.most_common()))
 
 
