@@ -26,6 +26,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from splants_dagster.qa.claims import WORD_NUMBERS as CLAIM_WORD_NUMBERS
+
 GOAL_METRICS = ("orders", "revenue", "signups", "leads", "conversions")
 SOURCE_FIELDS = "brief fields"
 SOURCE_TEXT = "read from the goal text"
@@ -43,22 +45,8 @@ METRIC_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("conversions", ("conversion", "key event", "download", "install")),
 )
 CURRENCY = "$€£¥"
-WORD_NUMBERS = {
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "eleven": 11,
-    "twelve": 12,
-    "a": 1,
-    "an": 1,
-}
+# one to twelve (as the claims checker spells them), and "a"/"an" ("an order a day"): enough for goals
+WORD_NUMBERS = {**{w: n for w, n in CLAIM_WORD_NUMBERS.items() if n <= 12 and w != "dozen"}, "a": 1, "an": 1}
 NUMBER = re.compile(
     rf"(?P<cur>[{CURRENCY}])?\s?(?P<num>\d[\d,]*(?:\.\d+)?)\s?(?P<mult>k|m|thousand|million)?\b", re.I
 )
