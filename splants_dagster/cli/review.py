@@ -141,6 +141,7 @@ def show(piece_id: str = typer.Argument(..., help="piece id (see `splants review
     from splants_dagster.campaigns.briefs import BriefError, load_brand
     from splants_dagster.publishing import review
     from splants_dagster.publishing.review import PublishingConfigError
+    from splants_dagster.warehouse.queries.qa import piece_record
     from splants_dagster.warehouse.store import dict_rows
 
     paths = DataPaths.at()
@@ -150,29 +151,8 @@ def show(piece_id: str = typer.Argument(..., help="piece id (see `splants review
             raise _fail(f"no piece with id {piece_id}")
         text = review.pieces(conn, [piece_id])[piece_id]
         decided = review.reviews_by_piece(conn, [piece_id]).get(piece_id)
-        checks = dict_rows(
-            conn.execute(
-                'SELECT "check", score, passed FROM qa_results WHERE piece_id = ? AND is_final ORDER BY "check"',
-                [piece_id],
-            )
-        )
-        findings = dict_rows(
-            conn.execute(
-                'SELECT "check", severity, message, excerpt FROM qa_findings WHERE piece_id = ? AND is_final'
-                " ORDER BY severity = 'error' DESC, \"check\"",
-                [piece_id],
-            )
-        )
-        claims = dict_rows(
-            conn.execute(
-                "SELECT claim_text, kind, supported, support_ref FROM qa_claims WHERE piece_id = ? AND is_final"
-                " ORDER BY supported, claim_text",
-                [piece_id],
-            )
-        )
-        history = dict_rows(
-            conn.execute("SELECT * FROM review_decisions WHERE piece_id = ? ORDER BY decided_at", [piece_id])
-        )
+        record = piece_record(conn, piece_id)
+        checks, findings, claims, history = (record[k] for k in ("checks", "findings", "claims", "decisions"))
         publication = dict_rows(conn.execute("SELECT * FROM publications WHERE piece_id = ?", [piece_id]))
     row = review.with_edit(found[0], decided.edit if decided else None)
     state, why = review.review_state(text, decided)

@@ -17,6 +17,7 @@ import duckdb
 
 from splants_dagster.platforms import PLATFORMS
 from splants_dagster.publishing import review
+from splants_dagster.warehouse.queries import qa as qa_queries
 from splants_dagster.warehouse.store import dict_rows
 
 STATUSES = ("scheduled", "pending_review", "published", "failed", "rejected")
@@ -207,29 +208,8 @@ def piece(
         conn.execute("SELECT * FROM publications WHERE piece_id = ? ORDER BY updated_at DESC", [piece_id])
     )
     pub = publication[0] if publication else None
-    checks = dict_rows(
-        conn.execute(
-            'SELECT "check", score, passed FROM qa_results WHERE piece_id = ? AND is_final ORDER BY "check"',
-            [piece_id],
-        )
-    )
-    findings = dict_rows(
-        conn.execute(
-            'SELECT "check", severity, message, excerpt, suggestion, field, span_start, span_end FROM qa_findings'
-            " WHERE piece_id = ? AND is_final ORDER BY severity = 'error' DESC, \"check\", span_start",
-            [piece_id],
-        )
-    )
-    claims = dict_rows(
-        conn.execute(
-            "SELECT claim_text, kind, supported, support_ref, status FROM qa_claims WHERE piece_id = ? AND is_final"
-            " ORDER BY supported, claim_text",
-            [piece_id],
-        )
-    )
-    history = dict_rows(
-        conn.execute("SELECT * FROM review_decisions WHERE piece_id = ? ORDER BY decided_at", [piece_id])
-    )
+    record = qa_queries.piece_record(conn, piece_id)
+    checks, findings, claims, history = (record[k] for k in ("checks", "findings", "claims", "decisions"))
     prediction = dict_rows(
         conn.execute(
             "SELECT predicted_score, predicted_relative, model_version, is_demo, predicted_at FROM ml_predictions"

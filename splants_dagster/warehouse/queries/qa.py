@@ -123,3 +123,28 @@ def write_campaign_qa(
         _replace(conn, "qa_originals", where, [cid], result.original_rows())
         _replace(conn, "qa_reviews", where, [cid], result.review_rows)
         set_status(conn, cid, "qa_review" if flagged else "qa_passed")
+
+
+def piece_record(conn: duckdb.DuckDBPyConnection, piece_id: str) -> dict[str, list[dict[str, Any]]]:
+    """One piece's final QA and its review history, as the desk's piece page and ``splants review show``
+    display them: ``checks`` (by check), ``findings`` (errors first, then by check and position),
+    ``claims`` (unsupported first) and ``decisions`` (oldest first)."""
+    from splants_dagster.warehouse.store import dict_rows
+
+    def rows(sql: str) -> list[dict[str, Any]]:
+        return dict_rows(conn.execute(sql, [piece_id]))
+
+    return {
+        "checks": rows(
+            'SELECT "check", score, passed FROM qa_results WHERE piece_id = ? AND is_final ORDER BY "check"'
+        ),
+        "findings": rows(
+            'SELECT "check", severity, message, excerpt, suggestion, field, span_start, span_end FROM qa_findings'
+            " WHERE piece_id = ? AND is_final ORDER BY severity = 'error' DESC, \"check\", span_start"
+        ),
+        "claims": rows(
+            "SELECT claim_text, kind, supported, support_ref, status FROM qa_claims WHERE piece_id = ? AND is_final"
+            " ORDER BY supported, claim_text"
+        ),
+        "decisions": rows("SELECT * FROM review_decisions WHERE piece_id = ? ORDER BY decided_at"),
+    }
