@@ -344,19 +344,7 @@ def edit(
     who = _who(by)
     with store.write() as conn:
         qa = _qa_edit(conn, row, after)
-        edited = review.with_edit(row, {"edited_text": after})
-        review.record(
-            conn,
-            piece_id=piece_id,
-            campaign_id=row["campaign_id"],
-            decision="edit",
-            by=who,
-            at=dt.datetime.now(dt.UTC),
-            text=review.text_sha256(edited),
-            reason=reason,
-            edited_text=after,
-            qa=qa,
-        )
+        review.record_edit(conn, row, after, by=who, qa=qa, reason=reason)
     console.print(f"{piece_id}: edit kept (by {who}); QA {qa['summary']}")
     if not qa["passed"]:
         err_console.print(

@@ -86,20 +86,8 @@ def edit(store: Warehouse, paths: DataPaths, piece_id: str, text: str, by: str) 
             qa = review.qa_edit(conn, row, text, paths.brand_file)
         except review.NoBriefError as err:
             return {"error": str(err)}
-    edited = review.with_edit(row, {"edited_text": text})
     with store.write() as conn:
-        review.record(
-            conn,
-            piece_id=piece_id,
-            campaign_id=row["campaign_id"],
-            decision="edit",
-            by=by,
-            at=dt.datetime.now(dt.UTC),
-            text=review.text_sha256(edited),
-            edited_text=text,
-            qa=qa,
-            source="desk",
-        )
+        review.record_edit(conn, row, text, by=by, qa=qa, source="desk")
     return qa
 
 

@@ -490,6 +490,33 @@ class ApprovalOutcome:
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
+def record_edit(
+    conn: duckdb.DuckDBPyConnection,
+    row: dict[str, Any],
+    text: str,
+    *,
+    by: str,
+    qa: Mapping[str, Any],
+    source: str = "cli",
+    reason: str | None = None,
+) -> str:
+    """Record a person's edit of the piece in ``row`` (its QA re-check, :func:`qa_edit`, in ``qa``): the
+    decision holds for the edited text's SHA-256. One rule for ``splants review edit`` and the desk."""
+    return record(
+        conn,
+        piece_id=row["piece_id"],
+        campaign_id=row["campaign_id"],
+        decision="edit",
+        by=by,
+        at=dt.datetime.now(dt.UTC),
+        text=text_sha256(with_edit(row, {"edited_text": text})),
+        reason=reason,
+        edited_text=text,
+        qa=qa,
+        source=source,
+    )
+
+
 def approve_pieces(
     conn: duckdb.DuckDBPyConnection,
     piece_ids: Sequence[str],
